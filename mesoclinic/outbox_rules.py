@@ -1,0 +1,53 @@
+"""Pure timing rules for the outbox: quiet hours and retry backoff. No ORM, no clock."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+MAX_ATTEMPTS = 5
+# Seconds to wait after the 1st, 2nd, 3rd ... failed attempt.
+BACKOFF_SECONDS = (60, 300, 1800, 7200)
+
+
+def parse_quiet_hours(text: str) -> tuple[time, time] | None:
+    """ "21:00-08:00" -> (21:00, 08:00); "" -> None (no quiet hours)."""
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        start, end = (time.fromisoformat(part.strip()) for part in text.split("-"))
+    except ValueError as exc:
+        raise ValueError(f"Quiet hours must look like 21:00-08:00, not {text!r}.") from exc
+    if start == end:
+        raise ValueError("Quiet hours must start and end at different times.")
+    return start, end
+
+
+def in_quiet_hours(local: time, start: time, end: time) -> bool:
+    if start < end:
+        return start <= local < end
+    return local >= start or local < end  # spans midnight
+
+
+def defer_past_quiet_hours(
+    due: datetime, *, zone: ZoneInfo, quiet: tuple[time, time] | None
+) -> datetime:
+    """The first moment at or after `due` that is outside the clinic's quiet hours."""
+    if quiet is None:
+        return due
+    start, end = quiet
+    local = due.astimezone(zone)
+    if not in_quiet_hours(local.time(), start, end):
+        return due
+    day = local.date()
+    if start > end and local.time() >= start:
+        day += timedelta(days=1)
+    return datetime.combine(day, end, tzinfo=zone).astimezone(due.tzinfo)
+
+
+def retry_delay(attempts: int) -> timedelta | None:
+    """How long to wait before trying again after `attempts` failures; None: give up."""
+    if attempts >= MAX_ATTEMPTS:
+        return None
+    return timedelta(seconds=BACKOFF_SECONDS[min(attempts, len(BACKOFF_SECONDS)) - 1])

@@ -1,0 +1,285 @@
+"""Mesoclinic settings: one module, configured from the environment.
+
+Every value that differs between machines is read here, once, and a bad value
+stops start-up with a clear error instead of surfacing later. The run and test
+commands write their local choices to var/dev.env; real environment variables
+always win over that file, and a production deployment has no such file.
+"""
+
+from pathlib import Path
+from urllib.parse import unquote
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = BASE_DIR / "var"
+
+env = environ.Env()
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def envbool(name: str, default: bool) -> bool:
+    """A boolean from the environment; anything but a clear yes or no stops start-up."""
+    raw = env.str(name, default="1" if default else "0").strip().lower()
+    if raw not in _TRUE | _FALSE:
+        raise ImproperlyConfigured(
+            f"{name} must be one of 1/0, true/false, yes/no, on/off (got {raw!r})."
+        )
+    return raw in _TRUE
+
+
+_dev_env = VAR_DIR / "dev.env"
+if _dev_env.exists():
+    env.read_env(_dev_env, overwrite=False)
+
+DEBUG = envbool("DEBUG", False)
+SECRET_KEY = env.str("SECRET_KEY", default="")
+if not SECRET_KEY:
+    raise ImproperlyConfigured(
+        "SECRET_KEY must be set (the run command creates one in var/dev.env)."
+    )
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+# Demo users and data are loaded only by the run command, never in production.
+DEMO_DATA_ALLOWED = envbool("MESOCLINIC_DEMO", False)
+
+# --- The clinic -----------------------------------------------------------
+CLINIC_NAME = env.str("CLINIC_NAME", default="Mesoclinic Demo Clinic")
+CLINIC_PHONE = env.str("CLINIC_PHONE", default="+44 20 7946 0000")
+CLINIC_EMAIL = env.str("CLINIC_EMAIL", default="clinic@example.com")
+CLINIC_ADDRESS = env.str("CLINIC_ADDRESS", default="1 Harley Street, London W1G 9QD")
+CLINIC_CURRENCY = env.str("CLINIC_CURRENCY", default="GBP").upper()
+CLINIC_COUNTRY = env.str("CLINIC_COUNTRY", default="GB").upper()
+CLINIC_LOCALE = env.str("CLINIC_LOCALE", default="en_GB")
+TIME_ZONE = env.str("CLINIC_TIME_ZONE", default="Europe/London")
+LANGUAGE_CODE = env.str("LANGUAGE_CODE", default="en-gb")
+# A screening older than this must be taken again before treatment.
+SCREENING_VALID_DAYS = env.int("SCREENING_VALID_DAYS", default=90)
+if SCREENING_VALID_DAYS < 1:
+    raise ImproperlyConfigured("SCREENING_VALID_DAYS must be at least 1.")
+# Patient messages other than urgent ones wait until these hours are over.
+CLINIC_QUIET_HOURS = env.str("CLINIC_QUIET_HOURS", default="21:00-08:00")
+try:
+    from mesoclinic.outbox_rules import parse_quiet_hours
+
+    parse_quiet_hours(CLINIC_QUIET_HOURS)
+except ValueError as exc:
+    raise ImproperlyConfigured(f"CLINIC_QUIET_HOURS: {exc}") from exc
+# The public address of this site, used in links inside emails.
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+# Signed patient links stop working after this many days.
+PATIENT_LINK_MAX_AGE_DAYS = env.int("PATIENT_LINK_MAX_AGE_DAYS", default=14)
+
+try:
+    import zoneinfo
+
+    zoneinfo.ZoneInfo(TIME_ZONE)
+except Exception as exc:
+    raise ImproperlyConfigured(f"CLINIC_TIME_ZONE {TIME_ZONE!r} is not a known time zone.") from exc
+try:
+    import babel.numbers
+
+    babel.numbers.get_currency_symbol(CLINIC_CURRENCY, locale=CLINIC_LOCALE)
+    if CLINIC_CURRENCY not in babel.numbers.list_currencies():
+        raise ValueError(CLINIC_CURRENCY)
+except Exception as exc:
+    raise ImproperlyConfigured(
+        f"CLINIC_CURRENCY {CLINIC_CURRENCY!r} / CLINIC_LOCALE {CLINIC_LOCALE!r} are not valid."
+    ) from exc
+
+# --- Applications ---------------------------------------------------------
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django.contrib.postgres",
+    "crispy_forms",
+    "crispy_bootstrap5",
+    "django_htmx",
+    "axes",
+    "mesoclinic.apps.CoreConfig",
+    "patients.apps.PatientsConfig",
+    "protocols.apps.ProtocolsConfig",
+    "sessions.apps.ClinicSessionsConfig",
+    "billing.apps.BillingConfig",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "axes.middleware.AxesMiddleware",
+]
+
+ROOT_URLCONF = "mesoclinic.urls"
+WSGI_APPLICATION = "mesoclinic.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "mesoclinic.context_processors.clinic",
+            ],
+        },
+    },
+]
+
+# --- Data -----------------------------------------------------------------
+DATABASE_URL = env.str("DATABASE_URL", default="")
+if not DATABASE_URL:
+    raise ImproperlyConfigured(
+        "DATABASE_URL must be set (PostgreSQL only); `make run` and `make test` start an "
+        "embedded PostgreSQL and set it for you."
+    )
+DATABASES = {"default": env.db_url_config(DATABASE_URL)}
+# A Unix-socket directory is written percent-encoded in the URL's host part.
+DATABASES["default"]["HOST"] = unquote(DATABASES["default"]["HOST"] or "")
+if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+    raise ImproperlyConfigured("DATABASE_URL must point at PostgreSQL.")
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DATABASES["default"]["ATOMIC_REQUESTS"] = False
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Celery ---------------------------------------------------------------
+REDIS_URL = env.str("REDIS_URL", default="")
+if REDIS_URL:
+    CELERY_BROKER_URL = REDIS_URL
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+else:
+    # Embedded default: kombu's filesystem transport, a folder under var/.
+    _broker_dir = VAR_DIR / "broker"
+    CELERY_BROKER_URL = "filesystem://"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_broker_dir / "queue"),
+        "data_folder_out": str(_broker_dir / "queue"),
+        "control_folder": str(_broker_dir / "control"),
+        "processed_folder": str(_broker_dir / "processed"),
+        "store_processed": False,
+    }
+# Separate deployments (or test runs) sharing one Redis use their own queue.
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="celery")
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TIMEZONE = "UTC"
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+CELERY_BEAT_SCHEDULE = {
+    "dispatch-due-messages": {"task": "mesoclinic.tasks.dispatch_due_messages", "schedule": 60.0},
+    "recover-stuck-messages": {
+        "task": "mesoclinic.tasks.recover_stuck_messages",
+        "schedule": 300.0,
+    },
+}
+
+# --- Auth -----------------------------------------------------------------
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+PASSWORD_RESET_TIMEOUT = 60 * 60 * 2
+
+# Brute-force lockout: five failures lock the username, and separately the IP.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=0.5)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_IPWARE_PROXY_COUNT = env.int("PROXY_COUNT", default=0)
+AXES_VERBOSE = False
+
+# --- Email ----------------------------------------------------------------
+# EMAIL_URL: smtp://user:pass@host:port (smtp+tls://, smtps://), consolemail:// or filemail://.
+vars().update(env.email_url("EMAIL_URL", default="filemail://"))
+EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default=str(VAR_DIR / "mail"))
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default=f"{CLINIC_NAME} <{CLINIC_EMAIL}>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+EMAIL_TIMEOUT = 15
+
+# --- Static and private files ----------------------------------------------
+STATIC_URL = "/static/"
+STATIC_ROOT = VAR_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    # Clinical files (photos, signed PDFs) live outside any public path and are
+    # served only by views that check who is asking.
+    "default": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": env.str("PRIVATE_MEDIA_ROOT", default=str(VAR_DIR / "private"))},
+    },
+    "staticfiles": {
+        "BACKEND": (
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            if DEBUG
+            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        )
+    },
+}
+WHITENOISE_USE_FINDERS = DEBUG
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
+
+# --- Locale ---------------------------------------------------------------
+USE_I18N = True
+USE_TZ = True
+
+# --- Forms ----------------------------------------------------------------
+CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
+CRISPY_TEMPLATE_PACK = "bootstrap5"
+
+# --- Security -------------------------------------------------------------
+_secure_default = not DEBUG
+SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", _secure_default)
+SESSION_COOKIE_SECURE = envbool("SESSION_COOKIE_SECURE", _secure_default)
+CSRF_COOKIE_SECURE = envbool("CSRF_COOKIE_SECURE", _secure_default)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000 if _secure_default else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
+SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", _secure_default)
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_X_FORWARDED_PROTO", "https") if envbool("BEHIND_PROXY", False) else None
+)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=60 * 60 * 10)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = "same-origin"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="WARNING")},
+}

@@ -1,0 +1,176 @@
+from datetime import date
+
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import Column, Fieldset, Layout, Row, Submit
+from django import forms
+from django.conf import settings
+from django.utils import timezone
+
+from patients import phones, screening
+from patients.models import ClinicalPhoto, Patient, Screening
+from patients.services import PATIENT_FIELDS
+
+OLDEST_BIRTH_DATE = date(1900, 1, 1)
+
+
+class PatientForm(forms.ModelForm):
+    confirm_not_duplicate = forms.BooleanField(
+        required=False,
+        label="I have checked: this is a different person",
+        widget=forms.HiddenInput,
+    )
+
+    class Meta:
+        model = Patient
+        fields = PATIENT_FIELDS
+        widgets = {
+            "date_of_birth": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "allergies": forms.Textarea(attrs={"rows": 2}),
+            "notes": forms.Textarea(attrs={"rows": 3}),
+            "phone": forms.TextInput(attrs={"type": "tel", "autocomplete": "off"}),
+        }
+
+    def __init__(self, *args, show_duplicate_confirmation: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if show_duplicate_confirmation:
+            self.fields["confirm_not_duplicate"].widget = forms.CheckboxInput()
+        if self.instance.pk and self.instance.phone:
+            self.initial["phone"] = phones.display_phone(self.instance.phone)
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        self.helper.layout = Layout(
+            Fieldset(
+                "Who",
+                Row(Column("first_name"), Column("last_name"), Column("preferred_name")),
+                Row(Column("date_of_birth"), Column("sex"), Column("fitzpatrick_type")),
+            ),
+            Fieldset(
+                "Contact",
+                Row(Column("phone"), Column("email"), Column("preferred_channel")),
+                Row(Column("address_line1"), Column("address_line2")),
+                Row(Column("city"), Column("postcode")),
+                Row(Column("consents_to_transactional"), Column("consents_to_marketing")),
+            ),
+            Fieldset("Clinical notes", "allergies", "notes"),
+            "confirm_not_duplicate",
+        )
+
+    def clean_first_name(self):
+        return self.cleaned_data["first_name"].strip()
+
+    def clean_last_name(self):
+        return self.cleaned_data["last_name"].strip()
+
+    def clean_date_of_birth(self):
+        dob = self.cleaned_data["date_of_birth"]
+        if dob > timezone.localdate():
+            raise forms.ValidationError("The date of birth cannot be in the future.")
+        if dob < OLDEST_BIRTH_DATE:
+            raise forms.ValidationError("Check the year: this date of birth is before 1900.")
+        return dob
+
+    def clean_phone(self):
+        try:
+            return phones.normalize_phone(
+                self.cleaned_data.get("phone", ""), default_region=settings.CLINIC_COUNTRY
+            )
+        except phones.InvalidPhoneNumber as exc:
+            raise forms.ValidationError(str(exc)) from exc
+
+    def clean_email(self):
+        return self.cleaned_data.get("email", "").strip().lower()
+
+    def clean(self):
+        cleaned = super().clean()
+        channel = cleaned.get("preferred_channel")
+        if channel == Patient.Channel.EMAIL and not cleaned.get("email"):
+            self.add_error(
+                "email", "An email address is needed when email is the preferred channel."
+            )
+        if channel in (Patient.Channel.SMS, Patient.Channel.PHONE) and not cleaned.get("phone"):
+            self.add_error("phone", "A phone number is needed for this preferred channel.")
+        return cleaned
+
+
+class PatientSearchForm(forms.Form):
+    q = forms.CharField(
+        required=False,
+        max_length=100,
+        label="Find a patient",
+        widget=forms.TextInput(
+            attrs={
+                "placeholder": "Name, phone, email or date of birth",
+                "autofocus": True,
+                "type": "search",
+            }
+        ),
+    )
+    archived = forms.BooleanField(required=False, label="Include archived")
+
+
+class ScreeningForm(forms.ModelForm):
+    class Meta:
+        model = Screening
+        fields = [
+            "taken_on",
+            *(q.code for q in screening.QUESTIONS),
+            "current_medications",
+            "other_information",
+        ]
+        widgets = {
+            "taken_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "current_medications": forms.Textarea(attrs={"rows": 2}),
+            "other_information": forms.Textarea(attrs={"rows": 2}),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["taken_on"].initial = timezone.localdate()
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+
+    def clean_taken_on(self):
+        taken_on = self.cleaned_data["taken_on"]
+        if taken_on > timezone.localdate():
+            raise forms.ValidationError("A screening cannot be dated in the future.")
+        return taken_on
+
+    def answers(self) -> dict[str, bool]:
+        return {q.code: bool(self.cleaned_data.get(q.code)) for q in screening.QUESTIONS}
+
+
+class AcknowledgementForm(forms.Form):
+    code = forms.ChoiceField(
+        choices=[(q.code, q.label) for q in screening.QUESTIONS], widget=forms.HiddenInput
+    )
+    reason = forms.CharField(
+        min_length=5,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2, "placeholder": "Why treatment can go ahead"}),
+        label="Decision and reason",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        self.helper.add_input(Submit("acknowledge", "Record decision"))
+
+
+class PhotoForm(forms.Form):
+    image = forms.FileField(
+        label="Photo",
+        widget=forms.ClearableFileInput(
+            attrs={"accept": "image/jpeg,image/png,image/webp", "capture": "environment"}
+        ),
+    )
+    kind = forms.ChoiceField(choices=ClinicalPhoto.Kind.choices, initial=ClinicalPhoto.Kind.BEFORE)
+    area = forms.CharField(max_length=60, help_text="e.g. crown, temples, forehead, left cheek")
+    taken_on = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    note = forms.CharField(max_length=200, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["taken_on"].initial = timezone.localdate()
+        self.helper = FormHelper()
+        self.helper.form_tag = False

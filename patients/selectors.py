@@ -1,0 +1,190 @@
+"""Read queries about patients that views share."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from django.conf import settings
+from django.contrib.postgres.search import TrigramDistance
+from django.db.models import Prefetch, Q, QuerySet
+from django.db.models.functions import Lower
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+
+from patients import phones, screening
+from patients.models import Patient, Screening, ScreeningAcknowledgement
+
+SEARCH_LIMIT = 25
+# Trigram distance below which a name counts as a match (1 - similarity).
+NAME_MATCH_MAX_DISTANCE = 0.8
+
+_DATE_FORMATS = ("%d/%m/%Y", "%d.%m.%Y", "%Y-%m-%d", "%d-%m-%Y", "%d/%m/%y")
+
+
+def parse_date(text: str) -> date | None:
+    for fmt in _DATE_FORMATS:
+        try:
+            return datetime.strptime(text.strip(), fmt).date()  # noqa: DTZ007 - a calendar date
+        except ValueError:
+            continue
+    return None
+
+
+def patient_search(
+    *, query: str, include_archived: bool = False
+) -> list[Patient] | QuerySet[Patient]:
+    """Find patients by name (typo-tolerant), phone, email or date of birth.
+
+    Names are ranked by trigram distance, served by a GiST trigram index, so a
+    misspelt name still finds the patient and the cost does not grow with the
+    number of patients.
+    """
+    patients = Patient.objects.all()
+    if not include_archived:
+        patients = patients.filter(archived_at__isnull=True)
+    query = " ".join(query.split())[:100]
+    if not query:
+        return patients.order_by("-created_at")[:SEARCH_LIMIT]
+
+    day = parse_date(query)
+    if day is not None:
+        return patients.filter(date_of_birth=day).order_by("last_name", "first_name")[:SEARCH_LIMIT]
+    if "@" in query:
+        return (
+            patients.annotate(email_lower=Lower("email"))
+            .filter(email_lower__startswith=query.lower())
+            .order_by("last_name")[:SEARCH_LIMIT]
+        )
+    if phones.looks_like_phone(query):
+        try:
+            e164 = phones.normalize_phone(query, default_region=settings.CLINIC_COUNTRY)
+        except phones.InvalidPhoneNumber:
+            e164 = ""
+        digits = re.sub(r"\D", "", query)
+        condition = Q(phone__contains=digits[-9:])
+        if e164:
+            condition |= Q(phone=e164)
+        return patients.filter(condition).order_by("last_name")[:SEARCH_LIMIT]
+
+    # Order by distance alone so PostgreSQL walks the GiST index nearest-first (KNN)
+    # and stops after the limit; weak matches are dropped after the fetch.
+    nearest = patients.annotate(distance=TrigramDistance("search_name", query.lower())).order_by(
+        "distance"
+    )[:SEARCH_LIMIT]
+    return [p for p in nearest if p.distance < NAME_MATCH_MAX_DISTANCE]
+
+
+def possible_duplicates(
+    *,
+    first_name: str,
+    last_name: str,
+    date_of_birth: date | None,
+    phone: str = "",
+    email: str = "",
+    exclude_pk: int | None = None,
+) -> list[Patient]:
+    """Patients who look like this one: same name and birth date, or same phone or email."""
+    condition = Q(pk__in=[])
+    if date_of_birth and first_name and last_name:
+        condition |= Q(
+            search_name__startswith=f"{first_name.strip()} {last_name.strip()}".lower(),
+            date_of_birth=date_of_birth,
+        )
+    if phone:
+        condition |= Q(phone=phone)
+    if email:
+        condition |= Q(email__iexact=email.strip())
+    matches = Patient.objects.filter(condition)
+    if exclude_pk is not None:
+        matches = matches.exclude(pk=exclude_pk)
+    return list(matches.order_by("last_name")[:10])
+
+
+def patient_for_staff(public_id) -> Patient:
+    """The one way views load a patient: by public id, 404 for anything unknown."""
+    return get_object_or_404(Patient, public_id=public_id)
+
+
+def latest_screening(patient: Patient) -> Screening | None:
+    return (
+        patient.screenings.select_related("recorded_by")
+        .prefetch_related(
+            Prefetch(
+                "acknowledgements",
+                queryset=ScreeningAcknowledgement.objects.select_related("acknowledged_by"),
+            )
+        )
+        .order_by("-taken_on", "-recorded_at")
+        .first()
+    )
+
+
+def screening_evaluation(
+    *,
+    latest: Screening | None,
+    rules: tuple[screening.Rule, ...] | None = None,
+    today: date | None = None,
+) -> screening.Evaluation:
+    """Evaluate a patient's latest screening (None if they have none) against a
+    contraindication list; without rules, the default PRP list from patients/data.
+    """
+    return screening.evaluate(
+        answers=latest.answers() if latest else None,
+        rules=rules if rules is not None else screening.load_rules(),
+        taken_on=latest.taken_on if latest else None,
+        today=today or timezone.localdate(),
+        valid_days=settings.SCREENING_VALID_DAYS,
+        acknowledged_codes={a.code for a in latest.acknowledgements.all()} if latest else (),
+    )
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    at: datetime
+    kind: str
+    title: str
+    detail: str = ""
+    icon: str = "dot"
+
+
+def patient_timeline(patient: Patient, *, screenings: list[Screening]) -> list[TimelineEntry]:
+    """Everything that happened to a patient, newest first. Later apps add their events here."""
+    entries = [
+        TimelineEntry(patient.created_at, "registered", "Registered", icon="person-plus"),
+    ]
+    for item in screenings:
+        positives = item.positive_answers()
+        detail = (
+            ", ".join(q.label for q in positives) if positives else "No contraindications reported"
+        )
+        entries.append(
+            TimelineEntry(
+                item.recorded_at,
+                "screening",
+                f"Screening ({item.taken_on:%d %b %Y})",
+                detail,
+                "clipboard2-pulse",
+            )
+        )
+    return sorted(entries, key=lambda e: e.at, reverse=True)
+
+
+@dataclass(frozen=True)
+class PhotoComparison:
+    area: str
+    first: object
+    latest: object
+    all_photos: list
+
+
+def photo_comparisons(patient: Patient) -> list[PhotoComparison]:
+    """Per treated area: the first photo beside the latest, and every photo in between."""
+    by_area: dict[str, list] = {}
+    for photo in patient.photos.order_by("taken_on", "uploaded_at"):
+        by_area.setdefault(photo.area.lower(), []).append(photo)
+    return [
+        PhotoComparison(area=photos[0].area, first=photos[0], latest=photos[-1], all_photos=photos)
+        for photos in by_area.values()
+    ]

@@ -1,0 +1,77 @@
+"""Read queries about protocols, and what a protocol means for one patient."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.conf import settings
+from django.db.models import Count, Prefetch, QuerySet
+from django.shortcuts import get_object_or_404
+
+from patients import screening
+from patients.models import Patient, Screening
+from patients.selectors import screening_evaluation
+from protocols import areas, consent_text
+from protocols.models import CareInstruction, ConsentVersion, Protocol
+
+
+def catalogue(*, include_retired: bool = True, indication: str = "") -> QuerySet[Protocol]:
+    protocols = Protocol.objects.annotate(
+        contraindication_count=Count("contraindications", distinct=True)
+    ).order_by("-is_active", "name")
+    if not include_retired:
+        protocols = protocols.bookable()
+    if indication:
+        protocols = protocols.filter(indication=indication)
+    return protocols
+
+
+def protocol_detail(protocol_id: int) -> Protocol:
+    return get_object_or_404(
+        Protocol.objects.prefetch_related(
+            "spins",
+            "ingredients",
+            "contraindications",
+            "care_instructions",
+            Prefetch(
+                "consent_versions", queryset=ConsentVersion.objects.select_related("created_by")
+            ),
+        ),
+        pk=protocol_id,
+    )
+
+
+def rules_for(protocol: Protocol) -> tuple[screening.Rule, ...]:
+    """The protocol's contraindications as rules for the pure screening evaluation."""
+    return tuple(
+        screening.Rule(c.code, screening.Severity(c.severity), c.note)
+        for c in protocol.contraindications.all()
+    )
+
+
+def screening_for_protocol(
+    *, latest: Screening | None, protocol: Protocol, today: date | None = None
+) -> screening.Evaluation:
+    """Can this patient have this protocol today? blocked / needs acknowledgement / clear."""
+    return screening_evaluation(latest=latest, rules=rules_for(protocol), today=today)
+
+
+def care_items(protocol: Protocol, phase: str) -> list[CareInstruction]:
+    return [c for c in protocol.care_instructions.all() if c.phase == phase]
+
+
+def consent_values(*, protocol: Protocol, patient: Patient | None) -> dict[str, str]:
+    return {
+        "patient_name": patient.full_name if patient else "[patient's name]",
+        "protocol_name": protocol.name,
+        "areas": ", ".join(areas.labels(protocol.treatment_areas)).lower() or "the areas agreed",
+        "risks": protocol.risks,
+        "sessions": str(protocol.sessions_in_course),
+        "clinic_name": settings.CLINIC_NAME,
+    }
+
+
+def rendered_consent(*, version: ConsentVersion, patient: Patient | None) -> str:
+    return consent_text.render(
+        version.text, consent_values(protocol=version.protocol, patient=patient)
+    )

@@ -1,0 +1,258 @@
+import datetime
+
+import pytest
+from django.db import connection
+from django.urls import reverse
+from django.utils import timezone
+
+from mesoclinic.models import AuditEvent
+from patients import selectors, services
+from patients.models import Patient, Screening
+from tests.factories import PatientFactory, ScreeningFactory
+
+pytestmark = pytest.mark.django_db
+
+VALID = {
+    "first_name": "Josephine",
+    "last_name": "Whitaker",
+    "preferred_name": "",
+    "date_of_birth": "1984-03-09",
+    "sex": "female",
+    "phone": "07911 123456",
+    "email": "Jo.Whitaker@Example.com",
+    "preferred_channel": "email",
+    "consents_to_transactional": "on",
+}
+
+
+def test_register_normalises_and_audits(frontdesk_client, frontdesk):
+    response = frontdesk_client.post(reverse("patients:create"), VALID)
+    patient = Patient.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("patients:detail", args=[patient.public_id])
+    assert patient.phone == "+447911123456"
+    assert patient.email == "jo.whitaker@example.com"
+    assert patient.search_name == "josephine whitaker"
+    assert patient.created_by == frontdesk
+    assert AuditEvent.objects.filter(patient=patient, action="create", actor=frontdesk).exists()
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "message"),
+    [
+        ({"date_of_birth": "2999-01-01"}, "date_of_birth", "cannot be in the future"),
+        ({"date_of_birth": "1850-01-01"}, "date_of_birth", "before 1900"),
+        ({"date_of_birth": "not-a-date"}, "date_of_birth", "Enter a valid date"),
+        ({"phone": "12345"}, "phone", "not valid"),
+        ({"email": "not-an-email"}, "email", "valid email"),
+        ({"first_name": ""}, "first_name", "required"),
+        ({"last_name": "x" * 81}, "last_name", "at most 80"),
+        ({"notes": "x" * 4001}, "notes", "at most 4000"),
+        ({"email": "", "preferred_channel": "email"}, "email", "needed"),
+        ({"phone": "", "preferred_channel": "sms"}, "phone", "needed"),
+    ],
+)
+def test_bad_input_is_refused_with_a_message_and_saves_nothing(
+    frontdesk_client, change, field, message
+):
+    response = frontdesk_client.post(reverse("patients:create"), {**VALID, **change})
+    assert response.status_code == 200
+    errors = response.context["form"].errors
+    assert field in errors
+    assert message in " ".join(errors[field])
+    assert not Patient.objects.exists()
+
+
+def test_duplicate_warning_then_confirmed_creation(frontdesk_client):
+    PatientFactory(
+        first_name="Josephine", last_name="Whitaker", date_of_birth=datetime.date(1984, 3, 9)
+    )
+    response = frontdesk_client.post(reverse("patients:create"), VALID)
+    assert response.status_code == 200
+    assert len(response.context["duplicates"]) == 1
+    assert b"Possible duplicate" in response.content
+    assert Patient.objects.count() == 1
+    response = frontdesk_client.post(
+        reverse("patients:create"), {**VALID, "confirm_not_duplicate": "on"}
+    )
+    assert response.status_code == 302
+    assert Patient.objects.count() == 2
+
+
+@pytest.mark.parametrize(
+    "existing",
+    [
+        {
+            "first_name": "josephine",
+            "last_name": "WHITAKER",
+            "date_of_birth": datetime.date(1984, 3, 9),
+        },
+        {"phone": "+447911123456"},
+        {"email": "jo.whitaker@example.com"},
+    ],
+)
+def test_possible_duplicates_by_name_and_birth_date_phone_or_email(existing):
+    match = PatientFactory(**existing)
+    PatientFactory(
+        first_name="Josephine", last_name="Whitaker", date_of_birth=datetime.date(1990, 1, 1)
+    )
+    found = selectors.possible_duplicates(
+        first_name="Josephine",
+        last_name="Whitaker",
+        date_of_birth=datetime.date(1984, 3, 9),
+        phone="+447911123456",
+        email="Jo.Whitaker@example.com",
+    )
+    assert found == [match]
+
+
+def test_no_duplicate_for_a_different_person():
+    PatientFactory(
+        first_name="Josephine", last_name="Whitaker", date_of_birth=datetime.date(1990, 1, 1)
+    )
+    assert not selectors.possible_duplicates(
+        first_name="Josephine", last_name="Whitaker", date_of_birth=datetime.date(1984, 3, 9)
+    )
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "Josefine Whittaker",
+        "whitaker",
+        "Whitacker Josephine",
+        "+44 7911 123456",
+        "07911123456",
+        "09/03/1984",
+        "1984-03-09",
+        "jo.whit",
+    ],
+)
+def test_search_is_typo_tolerant_and_understands_phone_email_and_birth_date(query):
+    target = PatientFactory(
+        first_name="Josephine",
+        last_name="Whitaker",
+        date_of_birth=datetime.date(1984, 3, 9),
+        phone="+447911123456",
+        email="jo.whitaker@example.com",
+    )
+    PatientFactory.create_batch(
+        5, first_name="Mark", last_name="Brown", date_of_birth=datetime.date(1970, 1, 1)
+    )
+    results = list(selectors.patient_search(query=query))
+    assert results and results[0] == target
+
+
+def test_archived_patients_are_hidden_unless_asked_for(frontdesk, frontdesk_client):
+    patient = PatientFactory(last_name="Archer")
+    services.patient_archive(patient=patient, by=frontdesk)
+    assert not list(selectors.patient_search(query="Archer"))
+    assert list(selectors.patient_search(query="Archer", include_archived=True)) == [patient]
+    response = frontdesk_client.post(reverse("patients:archive", args=[patient.public_id]))
+    assert response.status_code == 302
+    patient.refresh_from_db()
+    assert patient.is_archived  # archiving twice is refused with a message, nothing changes
+
+
+def test_unknown_patient_id_is_404(frontdesk_client):
+    import uuid
+
+    assert frontdesk_client.get(reverse("patients:detail", args=[uuid.uuid4()])).status_code == 404
+    assert frontdesk_client.get("/patients/12/").status_code == 404
+
+
+def test_viewing_a_patient_page_writes_one_audit_row(practitioner_client, practitioner, patient):
+    before = AuditEvent.objects.count()
+    practitioner_client.get(
+        reverse("patients:detail", args=[patient.public_id]), REMOTE_ADDR="10.1.2.3"
+    )
+    event = AuditEvent.objects.get(pk__gt=0, action="view")
+    assert AuditEvent.objects.count() == before + 1
+    assert (event.actor, event.patient, event.ip_address) == (practitioner, patient, "10.1.2.3")
+
+
+def test_audit_log_is_append_only_in_the_database(practitioner, patient):
+    from django.db import InternalError, transaction
+
+    event = AuditEvent.objects.create(
+        actor=practitioner, actor_label="x", patient=patient, action="view"
+    )
+    for statement in (
+        "UPDATE core_auditevent SET summary = 'x' WHERE id = %s",
+        "DELETE FROM core_auditevent WHERE id = %s",
+    ):
+        with (
+            pytest.raises(InternalError, match="append-only"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(statement, [event.pk])
+
+
+def test_manager_filters_the_audit_log(manager_client, practitioner, patient):
+    AuditEvent.objects.create(
+        actor=practitioner, actor_label="practitioner", patient=patient, action="view"
+    )
+    AuditEvent.objects.create(
+        actor=practitioner, actor_label="practitioner", patient=patient, action="change"
+    )
+    response = manager_client.get(
+        reverse("audit_log"), {"action": "change", "user": "practitioner"}
+    )
+    assert [e.action for e in response.context["page"]] == ["change"]
+    response = manager_client.get(
+        reverse("audit_log"), {"date_from": "2026-02-01", "date_to": "2026-01-01"}
+    )
+    assert "start date is after" in response.content.decode()
+
+
+def test_practitioner_records_screening_and_acknowledges(practitioner_client, patient):
+    url = reverse("patients:screening_create", args=[patient.public_id])
+    today = timezone.localdate()
+    response = practitioner_client.post(url, {"taken_on": today.isoformat(), "smoker": "on"})
+    assert response.status_code == 302
+    screening = Screening.objects.get()
+    assert screening.smoker and not screening.platelet_disorder
+    page = practitioner_client.get(reverse("patients:screening", args=[patient.public_id]))
+    assert page.context["evaluation"].status == "needs_acknowledgement"
+    practitioner_client.post(
+        reverse("patients:screening", args=[patient.public_id]),
+        {"code": "smoker", "reason": "Stopped a month ago; discussed healing."},
+    )
+    page = practitioner_client.get(reverse("patients:screening", args=[patient.public_id]))
+    assert page.context["evaluation"].status == "clear"
+
+
+def test_future_screening_is_refused(practitioner_client, patient):
+    tomorrow = timezone.localdate() + datetime.timedelta(days=1)
+    response = practitioner_client.post(
+        reverse("patients:screening_create", args=[patient.public_id]),
+        {"taken_on": tomorrow.isoformat()},
+    )
+    assert response.status_code == 200
+    assert "future" in str(response.context["form"].errors)
+    assert not Screening.objects.exists()
+
+
+def test_acknowledging_something_not_reported_is_refused(practitioner):
+    screening = ScreeningFactory(recorded_by=practitioner)
+    with pytest.raises(services.PatientError, match="did not report"):
+        services.screening_acknowledge(
+            screening=screening, code="smoker", reason="fine really", by=practitioner
+        )
+
+
+@pytest.mark.parametrize("count", [3, 30])
+def test_query_counts_do_not_grow_with_patients(
+    practitioner_client, django_assert_max_num_queries, count
+):
+    patients = PatientFactory.create_batch(count, last_name="Taylor")
+    for p in patients[:3]:
+        ScreeningFactory(patient=p)
+    target = patients[0]
+    with django_assert_max_num_queries(4):
+        practitioner_client.get(reverse("patients:list"))
+    with django_assert_max_num_queries(4):
+        practitioner_client.get(reverse("patients:list"), {"q": "Tailor"})
+    with django_assert_max_num_queries(8):
+        practitioner_client.get(reverse("patients:detail", args=[target.public_id]))
