@@ -174,3 +174,26 @@ class PhotoForm(forms.Form):
         self.fields["taken_on"].initial = timezone.localdate()
         self.helper = FormHelper()
         self.helper.form_tag = False
+
+
+# --- Signed consents
+
+
+class ConsentSignForm(forms.Form):
+    """Both signatures arrive as PNG data URIs from signature_pad; the service checks them."""
+
+    version_id = forms.IntegerField(widget=forms.HiddenInput)
+    patient_signature = forms.CharField(required=False, widget=forms.HiddenInput)
+    practitioner_signature = forms.CharField(required=False, widget=forms.HiddenInput)
+    patient_has_read = forms.BooleanField(
+        label="The patient has read this consent and had their questions answered",
+        error_messages={"required": "Confirm that the patient has read the consent."},
+    )
+
+
+class ConsentWithdrawForm(forms.Form):
+    reason = forms.CharField(
+        max_length=500,
+        label="What the patient said",
+        widget=forms.TextInput(attrs={"placeholder": "e.g. changed their mind, by phone"}),
+    )

@@ -218,3 +218,84 @@ class ClinicalPhoto(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} photo of {self.area} ({self.taken_on})"
+
+
+# --- Signed consents
+
+
+def _consent_pdf_path(instance: "SignedConsent", filename: str) -> str:
+    return f"consents/{instance.patient.public_id}/{instance.public_id}.pdf"
+
+
+class SignedConsent(models.Model):
+    """A patient's signature on one consent version, countersigned by a practitioner.
+
+    Immutable once saved: a database trigger (migration 0004) refuses any UPDATE
+    except filling the PDF in once, and refuses DELETE. Withdrawal is its own row
+    (`ConsentWithdrawal`), so the signed record itself never changes.
+    """
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="signed_consents")
+    protocol = models.ForeignKey(
+        "protocols.Protocol", on_delete=models.PROTECT, related_name="signed_consents"
+    )
+    consent_version = models.ForeignKey(
+        "protocols.ConsentVersion", on_delete=models.PROTECT, related_name="signatures"
+    )
+    # Exactly what the patient read (placeholders filled in), and its SHA-256.
+    text = models.TextField(max_length=40000)
+    text_sha256 = models.CharField(max_length=64)
+    patient_signature_png = models.BinaryField()
+    patient_signature_sha256 = models.CharField(max_length=64)
+    practitioner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    practitioner_signature_png = models.BinaryField()
+    practitioner_signature_sha256 = models.CharField(max_length=64)
+    signed_at = models.DateTimeField(default=timezone.now)
+    pdf = models.FileField(upload_to=_consent_pdf_path, max_length=200, blank=True)
+    pdf_sha256 = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["-signed_at"]
+        indexes = [
+            models.Index(fields=["patient", "protocol", "-signed_at"], name="consent_patient_proto")
+        ]
+
+    def __str__(self) -> str:
+        return f"Consent of {self.patient} to {self.protocol} v{self.consent_version_id}"
+
+    def save(self, *args, **kwargs):
+        # Signed records are written once; the database trigger is the final word.
+        if self.pk is not None and not kwargs.get("force_insert"):
+            raise ValueError("A signed consent cannot be changed. Withdraw it and sign again.")
+        super().save(*args, **kwargs)
+
+    @property
+    def is_withdrawn(self) -> bool:
+        return hasattr(self, "withdrawal")
+
+
+class ConsentWithdrawal(models.Model):
+    """The patient withdrew a signed consent: no further sessions until they sign again."""
+
+    signed_consent = models.OneToOneField(
+        SignedConsent, on_delete=models.PROTECT, related_name="withdrawal"
+    )
+    withdrawn_at = models.DateTimeField(default=timezone.now)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    reason = models.CharField(max_length=500)
+
+    class Meta:
+        ordering = ["-withdrawn_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(reason=""), name="consent_withdrawal_has_reason"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Withdrawal of {self.signed_consent}"

@@ -188,3 +188,51 @@ def photo_comparisons(patient: Patient) -> list[PhotoComparison]:
         PhotoComparison(area=photos[0].area, first=photos[0], latest=photos[-1], all_photos=photos)
         for photos in by_area.values()
     ]
+
+
+# --- Signed consents
+
+
+def current_signed_consent(*, patient: Patient, protocol):
+    """The patient's live consent to the protocol's current consent version, or None.
+
+    Live: signed for the version that is current now, and not withdrawn. A new
+    consent version or a withdrawal means the patient has to sign again.
+    """
+    from patients.models import SignedConsent
+    from protocols.services import current_consent
+
+    current = current_consent(protocol)
+    if current is None:
+        return None
+    return (
+        SignedConsent.objects.filter(
+            patient=patient, consent_version=current, withdrawal__isnull=True
+        )
+        .select_related("consent_version", "practitioner")
+        .order_by("-signed_at")
+        .first()
+    )
+
+
+def signed_consents(patient: Patient) -> list:
+    """Every consent the patient signed, newest first, with withdrawals and versions."""
+    from patients.models import SignedConsent
+
+    return list(
+        SignedConsent.objects.filter(patient=patient)
+        .select_related("protocol", "consent_version", "practitioner", "withdrawal")
+        .defer("patient_signature_png", "practitioner_signature_png", "text")
+        .order_by("-signed_at")
+    )
+
+
+def signed_consent_for_staff(*, patient_id, consent_id):
+    """The one way views load a signed consent: both ids must match, or 404."""
+    from patients.models import SignedConsent
+
+    return get_object_or_404(
+        SignedConsent.objects.select_related("patient", "protocol", "consent_version"),
+        public_id=consent_id,
+        patient__public_id=patient_id,
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -223,3 +224,163 @@ def photo_add(
         summary=f"{kind} photo of {area}",
     )
     return photo
+
+
+# --- Signed consents
+
+
+def consent_document_text(*, version, patient: Patient) -> str:
+    """What the patient reads and signs: the rendered consent and the evidence note."""
+    from protocols.selectors import rendered_consent
+
+    text = rendered_consent(version=version, patient=patient).strip()
+    note = (version.protocol.evidence_note or "").strip()
+    if note:
+        text += f"\n\nWhat the evidence says\n{note}"
+    return text
+
+
+@transaction.atomic
+def consent_sign(
+    *,
+    patient: Patient,
+    protocol,
+    version_id: int,
+    patient_signature: str,
+    practitioner_signature: str,
+    by,
+    request=None,
+):
+    """Record a patient's signature and the practitioner's countersignature, or nothing.
+
+    `version_id` is the version the patient was shown: if the manager published a
+    new version meanwhile, signing is refused rather than binding the patient to a
+    text they did not read. Signing locks the consent version for good.
+    """
+    from mesoclinic.signatures import SignatureRejected, parse_signature
+    from patients.models import SignedConsent
+    from protocols.models import ConsentVersion
+    from protocols.services import consent_version_lock, current_consent
+
+    if patient.is_archived:
+        raise PatientError("This patient is archived; restore them before signing a consent.")
+    current = current_consent(protocol)
+    if current is None:
+        raise PatientError("This protocol has no consent text yet.")
+    if current.pk != version_id:
+        raise PatientError(
+            "The consent text changed while it was open. "
+            "Please read the new version and sign again."
+        )
+    errors = {}
+    signatures = {}
+    for field, data_uri in (
+        ("patient_signature", patient_signature),
+        ("practitioner_signature", practitioner_signature),
+    ):
+        try:
+            signatures[field] = parse_signature(data_uri)
+        except SignatureRejected as exc:
+            errors[field] = [str(exc)]
+    if errors:
+        raise PatientError(errors)
+    version = ConsentVersion.objects.select_for_update().get(pk=current.pk)
+    text = consent_document_text(version=version, patient=patient)
+    signed = SignedConsent.objects.create(
+        patient=patient,
+        protocol=protocol,
+        consent_version=version,
+        text=text,
+        text_sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        patient_signature_png=signatures["patient_signature"].png,
+        patient_signature_sha256=signatures["patient_signature"].sha256,
+        practitioner=by,
+        practitioner_signature_png=signatures["practitioner_signature"].png,
+        practitioner_signature_sha256=signatures["practitioner_signature"].sha256,
+    )
+    consent_version_lock(version=version)
+    audit.record(
+        request=request,
+        actor=by,
+        action=audit.Action.SIGN,
+        patient=patient,
+        obj=signed,
+        summary=f"Consent to {protocol.name} v{version.number} signed",
+    )
+    transaction.on_commit(lambda: _enqueue_consent_pdf(signed.pk))
+    return signed
+
+
+def _enqueue_consent_pdf(signed_consent_id: int) -> None:
+    from patients.tasks import signed_consent_pdf
+
+    signed_consent_pdf.delay(signed_consent_id)
+
+
+@transaction.atomic
+def consent_withdraw(*, patient: Patient, protocol, reason: str, by, request=None) -> int:
+    """Withdraw every live consent of this patient to this protocol. Returns how many."""
+    from patients.models import ConsentWithdrawal, SignedConsent
+
+    reason = (reason or "").strip()
+    if not reason:
+        raise PatientError({"reason": ["Record what the patient said (a short reason)."]})
+    live = list(
+        SignedConsent.objects.select_for_update(of=("self",))
+        .filter(patient=patient, protocol=protocol, withdrawal__isnull=True)
+        .order_by("pk")
+    )
+    if not live:
+        raise PatientError("There is no signed consent to withdraw for this protocol.")
+    for signed in live:
+        ConsentWithdrawal.objects.create(signed_consent=signed, recorded_by=by, reason=reason)
+    audit.record(
+        request=request,
+        actor=by,
+        action=audit.Action.CHANGE,
+        patient=patient,
+        obj=live[-1],
+        summary=f"Consent to {protocol.name} withdrawn: {reason}",
+    )
+    return len(live)
+
+
+def signed_consent_pdf_generate(*, signed_consent_id: int) -> bool:
+    """Render and store the signed consent's PDF, once. Returns True if this call stored it."""
+    import base64
+
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    from mesoclinic.pdf import render_pdf
+    from patients.models import SignedConsent
+
+    signed = SignedConsent.objects.select_related(
+        "patient", "protocol", "consent_version", "practitioner"
+    ).get(pk=signed_consent_id)
+    if signed.pdf:
+        return False
+
+    def data_uri(png) -> str:
+        return "data:image/png;base64," + base64.b64encode(bytes(png)).decode("ascii")
+
+    content = render_pdf(
+        "pdf/consent.html",
+        {
+            "signed": signed,
+            "patient": signed.patient,
+            "protocol": signed.protocol,
+            "version": signed.consent_version,
+            "patient_signature": data_uri(signed.patient_signature_png),
+            "practitioner_signature": data_uri(signed.practitioner_signature_png),
+        },
+    )
+    name = default_storage.save(
+        SignedConsent.pdf.field.generate_filename(signed, "consent.pdf"), ContentFile(content)
+    )
+    stored = SignedConsent.objects.filter(pk=signed.pk, pdf="").update(
+        pdf=name, pdf_sha256=hashlib.sha256(content).hexdigest()
+    )
+    if not stored:  # another worker stored it first
+        default_storage.delete(name)
+    return bool(stored)

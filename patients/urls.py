@@ -1,6 +1,6 @@
 from django.urls import path
 
-from patients import views
+from patients import consent_views, views
 
 app_name = "patients"
 
@@ -14,4 +14,25 @@ urlpatterns = [
     path("<uuid:patient_id>/screening/new/", views.screening_create, name="screening_create"),
     path("<uuid:patient_id>/photos/", views.photos, name="photos"),
     path("<uuid:patient_id>/photos/<uuid:photo_id>.jpg", views.photo_file, name="photo_file"),
+    path("<uuid:patient_id>/consents/", consent_views.consent_list, name="consents"),
+    path(
+        "<uuid:patient_id>/consents/sign/<int:protocol_id>/",
+        consent_views.consent_sign,
+        name="consent_sign",
+    ),
+    path(
+        "<uuid:patient_id>/consents/<uuid:consent_id>/",
+        consent_views.consent_detail,
+        name="consent_detail",
+    ),
+    path(
+        "<uuid:patient_id>/consents/<uuid:consent_id>.pdf",
+        consent_views.consent_pdf,
+        name="consent_pdf",
+    ),
+    path(
+        "<uuid:patient_id>/consents/<uuid:consent_id>/withdraw/",
+        consent_views.consent_withdraw,
+        name="consent_withdraw",
+    ),
 ]

@@ -96,7 +96,14 @@ def sample_kwargs(patient, catalogue):
         "photo_id": photo.public_id,
         "protocol_id": catalogue["PRP face rejuvenation"].pk,
         "token": patient_links.make_token(patient.pk),
+        "consent_id": _signed_consent(patient, catalogue).public_id,
     }
+
+
+def _signed_consent(patient, catalogue):
+    from tests.charting.helpers import sign_consent
+
+    return sign_consent(patient, catalogue["PRP face rejuvenation"])
 
 
 def drain(response) -> None:
