@@ -111,6 +111,8 @@ def _check_basics(p: Placement) -> None:
         raise SchedulingError("Times must carry a time zone.")
     if p.ends_at <= p.starts_at:
         raise SchedulingError("The end must be after the start.")
+    if p.starts_at < timezone.now():
+        raise SchedulingError("That time has already passed.")
     if p.ends_at - p.starts_at > MAX_APPOINTMENT:
         raise SchedulingError("An appointment cannot be longer than 8 hours.")
     if not _is_practitioner(p.practitioner):

@@ -125,6 +125,10 @@ class TestBooking:
                 ends_at=a.ends_at,
             )
 
+    def test_past_refused(self, patient, working_practitioner, location):
+        with pytest.raises(services.SchedulingError, match="passed"):
+            book(patient, working_practitioner, location, local(MON - timedelta(days=7), 10))
+
     def test_not_a_practitioner(self, patient, frontdesk, location):
         with pytest.raises(services.SchedulingError, match="not a practitioner"):
             book(patient, frontdesk, location, local(TUE, 10))
