@@ -12,6 +12,7 @@ starts, it stops on exit or Ctrl-C.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import signal
@@ -96,6 +97,44 @@ def manage(*args: str) -> None:
     subprocess.run([PYTHON, str(BASE_DIR / "manage.py"), *args], check=True, cwd=BASE_DIR)
 
 
+def _stop_children(children: list[subprocess.Popen]) -> None:
+    """Stop the web server, worker and beat; each gets one polite signal, then a kill.
+
+    Ctrl-C in a terminal reaches the whole process group, so the children are
+    already shutting down: give them a moment before a second signal, which
+    Celery may take as "stop now" and cut running tasks short.
+    """
+    # Cleanup must finish: a second Ctrl-C (which the children receive too, and
+    # which makes Celery stop at once) must not leave the database running.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    if _interrupted_by_terminal:
+        _wait_all(children, timeout=5)
+    for child in children:
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+    _wait_all(children, timeout=15)
+    for child in children:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+
+
+def _wait_all(children: list[subprocess.Popen], *, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    for child in children:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            child.wait(timeout=max(0.0, deadline - time.monotonic()))
+
+
+def _stop_embedded(embedded: EmbeddedPostgres | None) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    if embedded is not None:
+        embedded.stop()
+        print("Embedded PostgreSQL stopped.", flush=True)
+
+
 def run() -> int:
     os.environ.setdefault("DEBUG", "1")
     os.environ["MESOCLINIC_DEMO"] = "1"
@@ -144,17 +183,8 @@ def run() -> int:
     except KeyboardInterrupt:
         return 0
     finally:
-        for child in children:
-            if child.poll() is None:
-                child.send_signal(signal.SIGTERM)
-        for child in children:
-            try:
-                child.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                child.kill()
-        if embedded is not None:
-            embedded.stop()
-            print("Embedded PostgreSQL stopped.", flush=True)
+        _stop_children(children)
+        _stop_embedded(embedded)
 
 
 def test(extra: list[str]) -> int:
@@ -165,8 +195,7 @@ def test(extra: list[str]) -> int:
             args += ["-n", os.environ.get("TEST_WORKERS", "2")]
         return subprocess.run(args, cwd=BASE_DIR).returncode
     finally:
-        if embedded is not None:
-            embedded.stop()
+        _stop_embedded(embedded)
 
 
 def bench(extra: list[str]) -> int:
@@ -176,8 +205,17 @@ def bench(extra: list[str]) -> int:
             [PYTHON, str(BASE_DIR / "tests" / "bench" / "run.py"), *extra], cwd=BASE_DIR
         ).returncode
     finally:
-        if embedded is not None:
-            embedded.stop()
+        _stop_embedded(embedded)
+
+
+_interrupted_by_terminal = False
+
+
+def _on_sigint(signum, frame):
+    # Ctrl-C: the terminal sent SIGINT to the children as well.
+    global _interrupted_by_terminal
+    _interrupted_by_terminal = True
+    raise KeyboardInterrupt
 
 
 def _stop_on_sigterm(signum, frame):
@@ -187,6 +225,7 @@ def _stop_on_sigterm(signum, frame):
 
 def main(argv: list[str]) -> int:
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    signal.signal(signal.SIGINT, _on_sigint)
     if not argv or argv[0] not in {"run", "test", "bench"}:
         print(__doc__)
         return 2

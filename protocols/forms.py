@@ -33,7 +33,7 @@ class SpinForm(forms.Form):
 
 
 class IngredientForm(forms.Form):
-    name = forms.CharField(max_length=120)
+    name = forms.CharField(max_length=120, label="Ingredient")
     amount = forms.CharField(max_length=60, required=False)
 
 
