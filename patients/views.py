@@ -15,6 +15,7 @@ from patients.forms import (
     ScreeningForm,
 )
 from patients.models import ClinicalPhoto, Patient
+from protocols import selectors as protocol_selectors
 
 
 @roles.role_required(roles.STAFF)
@@ -172,10 +173,24 @@ def screening_latest(request, patient_id):
         obj=latest or patient,
         summary="Screening",
     )
+    by_protocol = protocol_selectors.screening_by_protocol(latest=latest) if latest else []
+    # A relative contraindication of any bookable protocol can be acknowledged here,
+    # not only those of the default PRP list.
+    to_acknowledge = {r.code: r for r in evaluation.needs_acknowledgement}
+    for _protocol, result in by_protocol:
+        for rule in result.needs_acknowledgement:
+            to_acknowledge.setdefault(rule.code, rule)
     return render(
         request,
         "patients/screening.html",
-        {"patient": patient, "screening": latest, "evaluation": evaluation, "ack_form": ack_form},
+        {
+            "patient": patient,
+            "screening": latest,
+            "evaluation": evaluation,
+            "ack_form": ack_form,
+            "by_protocol": by_protocol,
+            "to_acknowledge": list(to_acknowledge.values()),
+        },
     )
 
 

@@ -56,6 +56,17 @@ def screening_for_protocol(
     return screening_evaluation(latest=latest, rules=rules_for(protocol), today=today)
 
 
+def screening_by_protocol(
+    *, latest: Screening | None, today: date | None = None
+) -> list[tuple[Protocol, screening.Evaluation]]:
+    """The answer for every bookable protocol, for the patient's screening page."""
+    protocols = Protocol.objects.bookable().prefetch_related("contraindications").order_by("name")
+    return [
+        (protocol, screening_for_protocol(latest=latest, protocol=protocol, today=today))
+        for protocol in protocols
+    ]
+
+
 def care_items(protocol: Protocol, phase: str) -> list[CareInstruction]:
     return [c for c in protocol.care_instructions.all() if c.phase == phase]
 

@@ -201,24 +201,72 @@ def test_retired_protocols_stay_readable_but_not_bookable(catalogue):
     assert not Protocol.objects.bookable().filter(pk=protocol.pk).exists()
 
 
+BLOCKS = "treatment must not go ahead."
+REVIEW = "the practitioner must review and record a decision."
 CASES = [
-    ("PRP face rejuvenation", {}, (), Status.CLEAR),
-    ("PRP face rejuvenation", {"platelet_disorder": True}, (), Status.BLOCKED),
-    ("PRP face rejuvenation", {"site_infection": True}, (), Status.BLOCKED),
-    ("PRP face rejuvenation", {"anticoagulants": True}, (), Status.NEEDS_ACKNOWLEDGEMENT),
-    ("PRP face rejuvenation", {"anticoagulants": True}, ("anticoagulants",), Status.CLEAR),
-    ("PRP face rejuvenation", {"ingredient_allergy": True}, (), Status.CLEAR),
-    ("Face mesotherapy", {"ingredient_allergy": True}, (), Status.NEEDS_ACKNOWLEDGEMENT),
-    ("Face mesotherapy", {"platelet_disorder": True}, (), Status.CLEAR),
-    ("Face mesotherapy", {"nsaids_recent": True}, (), Status.CLEAR),
-    ("PRP scalp (hair loss)", {"nsaids_recent": True, "sepsis": True}, (), Status.BLOCKED),
-    ("Hair mesotherapy", {"pregnant_or_breastfeeding": True}, (), Status.NEEDS_ACKNOWLEDGEMENT),
+    ("PRP face rejuvenation", {}, (), Status.CLEAR, ()),
+    (
+        "PRP face rejuvenation",
+        {"platelet_disorder": True},
+        (),
+        Status.BLOCKED,
+        (f"Blood or platelet disorder: {BLOCKS}",),
+    ),
+    (
+        "PRP face rejuvenation",
+        {"site_infection": True},
+        (),
+        Status.BLOCKED,
+        (f"Active infection or skin disease at the treatment site: {BLOCKS}",),
+    ),
+    (
+        "PRP face rejuvenation",
+        {"anticoagulants": True},
+        (),
+        Status.NEEDS_ACKNOWLEDGEMENT,
+        (f"Takes blood thinners: {REVIEW}",),
+    ),
+    ("PRP face rejuvenation", {"anticoagulants": True}, ("anticoagulants",), Status.CLEAR, ()),
+    ("PRP face rejuvenation", {"ingredient_allergy": True}, (), Status.CLEAR, ()),
+    (
+        "Face mesotherapy",
+        {"ingredient_allergy": True},
+        (),
+        Status.NEEDS_ACKNOWLEDGEMENT,
+        (f"Allergy to a mesotherapy ingredient: {REVIEW}",),
+    ),
+    ("Face mesotherapy", {"platelet_disorder": True}, (), Status.CLEAR, ()),
+    ("Face mesotherapy", {"nsaids_recent": True}, (), Status.CLEAR, ()),
+    (
+        "PRP scalp (hair loss)",
+        {"nsaids_recent": True, "sepsis": True},
+        (),
+        Status.BLOCKED,
+        (
+            f"Current serious infection (sepsis): {BLOCKS}",
+            f"Anti-inflammatories in the last 7 days: {REVIEW}",
+        ),
+    ),
+    (
+        "PRP scalp (hair loss)",
+        {"nsaids_recent": True, "smoker": True},
+        ("smoker",),
+        Status.NEEDS_ACKNOWLEDGEMENT,
+        (f"Anti-inflammatories in the last 7 days: {REVIEW}",),
+    ),
+    (
+        "Hair mesotherapy",
+        {"pregnant_or_breastfeeding": True},
+        (),
+        Status.NEEDS_ACKNOWLEDGEMENT,
+        (f"Pregnant or breastfeeding: {REVIEW}",),
+    ),
 ]
 
 
-@pytest.mark.parametrize(("protocol_name", "answers", "acknowledged", "expected"), CASES)
+@pytest.mark.parametrize(("protocol_name", "answers", "acknowledged", "expected", "reasons"), CASES)
 def test_screening_per_protocol(
-    catalogue, practitioner, protocol_name, answers, acknowledged, expected
+    catalogue, practitioner, protocol_name, answers, acknowledged, expected, reasons
 ):
     from patients.models import ScreeningAcknowledgement
 
@@ -229,6 +277,34 @@ def test_screening_per_protocol(
         )
     result = screening_for_protocol(latest=screening, protocol=catalogue[protocol_name])
     assert result.status == expected
+    assert result.reasons == reasons
+    assert {r.code for r in result.acknowledged} == set(acknowledged)
+
+
+def test_screening_per_protocol_follows_an_edited_contraindication_list(catalogue, practitioner):
+    """The list is data on the protocol: change it and the answer changes."""
+    protocol = catalogue["Face mesotherapy"]
+    screening = ScreeningFactory(recorded_by=practitioner, smoker=True)
+    assert screening_for_protocol(latest=screening, protocol=protocol).status == Status.CLEAR
+    parts = services.parts_of(protocol)
+    parts.contraindications["smoker"] = "absolute"
+    data = {name: getattr(protocol, name) for name in services.PROTOCOL_FIELDS}
+    services.protocol_save(protocol=protocol, data=data, parts=parts)
+    protocol = Protocol.objects.get(pk=protocol.pk)
+    assert screening_for_protocol(latest=screening, protocol=protocol).status == Status.BLOCKED
+
+
+def test_an_out_of_date_screening_answers_for_every_protocol(catalogue, practitioner, settings):
+    import datetime
+
+    from django.utils import timezone
+
+    old = timezone.localdate() - datetime.timedelta(days=settings.SCREENING_VALID_DAYS + 1)
+    screening = ScreeningFactory(recorded_by=practitioner, taken_on=old)
+    for protocol in catalogue.values():
+        result = screening_for_protocol(latest=screening, protocol=protocol)
+        assert result.status == Status.OUT_OF_DATE
+        assert "the clinic asks for one every" in result.reasons[0]
 
 
 def test_screening_without_any_record_is_missing(catalogue):
