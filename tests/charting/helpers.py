@@ -40,3 +40,32 @@ def sign_consent(patient, protocol, *, by=None):
         practitioner_signature=signature_data_uri(2),
         by=by,
     )
+
+
+def sample_session_document(patient, protocol):
+    """A stored aftercare document of a past session (for the permission walk)."""
+    import datetime
+
+    from django.core.files.base import ContentFile
+    from django.utils import timezone
+
+    from sessions.models import Appointment, Location, SessionChart, SessionDocument
+
+    doctor = UserFactory(username="doc-for-documents")
+    location = Location.objects.get_or_create(name="Documents clinic")[0]
+    start = timezone.now() - datetime.timedelta(days=400)
+    appointment = Appointment.objects.create(
+        patient=patient,
+        protocol=protocol,
+        kind=Appointment.Kind.MAINTENANCE,
+        practitioner=doctor,
+        location=location,
+        starts_at=start,
+        ends_at=start + datetime.timedelta(hours=1),
+        status=Appointment.Status.COMPLETED,
+    )
+    SessionChart.objects.create(appointment=appointment, created_by=doctor)
+    document = SessionDocument(appointment=appointment, kind="aftercare", sha256="0" * 64)
+    document.file.save("aftercare.pdf", ContentFile(b"%PDF-1.7 sample"), save=False)
+    document.save()
+    return document

@@ -32,11 +32,16 @@ def test_healthz_is_503_when_the_database_is_down(client, monkeypatch):
     assert response["Cache-Control"].startswith("max-age=0")
 
 
-def test_healthz_needs_no_login_and_no_https(client):
-    # Load balancers probe over plain HTTP without a session.
-    response = client.get(reverse("healthz"))
+def test_healthz_needs_no_login_and_no_https(client, settings):
+    # Load balancers and the compose health check probe over plain HTTP, without a
+    # session, while every other page redirects to HTTPS.
+    settings.SECURE_SSL_REDIRECT = True
+    settings.ALLOWED_HOSTS = ["clinic.example.com"]
+    response = client.get(reverse("healthz"), HTTP_HOST="clinic.example.com")
     assert response.status_code == 200
     assert response.json()["database"] == "ok"
+    other = client.get(reverse("home"), HTTP_HOST="clinic.example.com")
+    assert other.status_code == 301 and other["Location"].startswith("https://")
 
 
 def test_friendly_403_page_for_a_role_without_access(frontdesk_client):
@@ -116,3 +121,20 @@ def test_money_uses_the_clinic_currency_and_locale(settings, currency, locale, e
         Context({"amount": Decimal("1234.5")})
     )
     assert rendered == expected
+
+
+@pytest.mark.parametrize(
+    ("url_name", "params"),
+    [
+        ("patients:list", {"q": "x" * 5000}),
+        ("patients:list", {"q": "Smith\x00"}),
+        ("patients:list", {"q": "31/02/1984"}),
+        ("patients:list", {"q": "+44", "archived": "maybe"}),
+        ("audit_log", {"date_from": "yesterday", "page": "abc"}),
+        ("audit_log", {"user": "u" * 500, "action": "delete-everything", "page": "99999"}),
+        ("protocols:catalogue", {"indication": "'; DROP TABLE protocols_protocol; --"}),
+    ],
+)
+def test_odd_query_strings_never_fail(manager_client, catalogue, url_name, params):
+    response = manager_client.get(reverse(url_name), params)
+    assert response.status_code in (200, 400)
