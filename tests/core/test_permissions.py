@@ -97,7 +97,14 @@ def sample_kwargs(patient, catalogue):
         "protocol_id": catalogue["PRP face rejuvenation"].pk,
         "token": patient_links.make_token(patient.pk),
         "consent_id": _signed_consent(patient, catalogue).public_id,
+        "document_id": _session_document(patient, catalogue).public_id,
     }
+
+
+def _session_document(patient, catalogue):
+    from tests.charting.helpers import sample_session_document
+
+    return sample_session_document(patient, catalogue["PRP face rejuvenation"])
 
 
 def _signed_consent(patient, catalogue):
