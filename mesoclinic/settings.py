@@ -193,6 +193,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "mesoclinic.tasks.recover_stuck_messages",
         "schedule": 300.0,
     },
+    "schedule-course-messages": {
+        "task": "sessions.tasks.schedule_course_messages",
+        "schedule": 3600.0,
+    },
 }
 
 # --- Auth -----------------------------------------------------------------

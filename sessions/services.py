@@ -767,6 +767,7 @@ def appointment_complete(
         _screening_gate(appointment, today=_local_day(appointment.started_at or now))
         _set_status(appointment, Status.COMPLETED, completed_at=now)
         _course_finish_if_done(appointment.course)
+        reminders.appointment_completed_messages(appointment=appointment, now=now)
         _audit(by=by, appointment=appointment, action=audit.Action.CHANGE, summary="Completed")
     return appointment
 

@@ -13,3 +13,14 @@ from sessions import charting
 def session_document_pdf(appointment_id: int, kind: str) -> bool:
     """Render and store (or replace) a session's aftercare sheet or printable chart."""
     return charting.session_document_generate(appointment_id=appointment_id, kind=kind) is not None
+
+
+# --- Patient communications
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def schedule_course_messages() -> int:
+    """Beat (hourly): "next session due" and "maintenance due" messages whose day is near."""
+    from sessions import reminders
+
+    return reminders.course_messages_schedule()
