@@ -17,6 +17,7 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("patients/", include("patients.urls")),
     path("protocols/", include("protocols.urls")),
+    path("schedule/", include("sessions.urls")),
     path("charts/", include("sessions.chart_urls")),
     path("p/", include("mesoclinic.public_urls")),
     path("messages/", include("mesoclinic.outbox_urls")),

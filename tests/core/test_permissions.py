@@ -98,7 +98,14 @@ def sample_kwargs(patient, catalogue):
         "token": patient_links.make_token(patient.pk),
         "consent_id": _signed_consent(patient, catalogue).public_id,
         "document_id": _session_document(patient, catalogue).public_id,
+        **sessions_sample_kwargs(patient, catalogue),
     }
+
+
+def sessions_sample_kwargs(patient, catalogue):
+    from tests.sessions.samples import sample_kwargs
+
+    return sample_kwargs(patient, catalogue)
 
 
 def _session_document(patient, catalogue):
