@@ -56,7 +56,8 @@ CLINIC_CURRENCY = env.str("CLINIC_CURRENCY", default="GBP").upper()
 CLINIC_COUNTRY = env.str("CLINIC_COUNTRY", default="GB").upper()
 CLINIC_LOCALE = env.str("CLINIC_LOCALE", default="en_GB")
 TIME_ZONE = env.str("CLINIC_TIME_ZONE", default="Europe/London")
-LANGUAGE_CODE = env.str("LANGUAGE_CODE", default="en-gb")
+# Month and day names in dates follow the clinic's locale (en_GB -> en-gb).
+LANGUAGE_CODE = env.str("LANGUAGE_CODE", default=CLINIC_LOCALE.replace("_", "-").lower())
 # A screening older than this must be taken again before treatment.
 SCREENING_VALID_DAYS = env.int("SCREENING_VALID_DAYS", default=90)
 if SCREENING_VALID_DAYS < 1:

@@ -138,3 +138,31 @@ def test_money_uses_the_clinic_currency_and_locale(settings, currency, locale, e
 def test_odd_query_strings_never_fail(manager_client, catalogue, url_name, params):
     response = manager_client.get(reverse(url_name), params)
     assert response.status_code in (200, 400)
+
+
+def test_dates_follow_the_clinic_locale():
+    """CLINIC_LOCALE sets the language of month names unless LANGUAGE_CODE says otherwise."""
+    import os
+    import subprocess
+    import sys
+
+    from django.conf import settings
+
+    script = (
+        "import django, datetime; django.setup();"
+        "from django.conf import settings; from django.template import Template, Context;"
+        "from django.utils import translation; translation.activate(settings.LANGUAGE_CODE);"
+        "print(settings.LANGUAGE_CODE, Template('{{ d|date:\"j F Y\" }}')"
+        ".render(Context({'d': datetime.date(2026, 3, 9)})))"
+    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "mesoclinic.settings"}
+    env.pop("LANGUAGE_CODE", None)
+    german = subprocess.run(
+        [sys.executable, "-c", script],
+        env={**env, "CLINIC_LOCALE": "de_DE", "CLINIC_CURRENCY": "EUR"},
+        capture_output=True,
+        text=True,
+        cwd=settings.BASE_DIR,
+    )
+    assert german.stdout.strip() == "de-de 9 März 2026", german.stderr
+    assert settings.LANGUAGE_CODE == "en-gb"
