@@ -103,7 +103,7 @@ def appointment_cancel(request, token):
         return error
     now = timezone.now()
     terms = comms_selectors.cancellation_terms(appointment, now=now)
-    form = CancelForm(request.POST or None)
+    form = CancelForm(request.POST if request.method == "POST" else None)
     problem = ""
     if request.method == "POST" and terms.may_cancel and form.is_valid():
         note = form.cleaned_data["reason"].strip()

@@ -37,10 +37,10 @@ def messages_of(subject, kind: str | None = None):
     return rows.filter(kind=kind) if kind else rows
 
 
-def book(patient, practitioner, location, start, **kw) -> Appointment:
+def book(patient, practitioner, where, start, **kw) -> Appointment:
     kw.setdefault("by", practitioner)
     return services.appointment_book(
-        patient=patient, practitioner=practitioner, location=location, starts_at=start, **kw
+        patient=patient, practitioner=practitioner, location=where, starts_at=start, **kw
     )
 
 

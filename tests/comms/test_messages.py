@@ -202,9 +202,7 @@ class TestAftercare:
         [check_in] = [m for m in mail.outbox if "feeling" in m.subject]
         assert check_in.subject.startswith("How are you feeling")
 
-    def test_consultations_get_no_aftercare(
-        self, patient, working_practitioner, location, clock
-    ):
+    def test_consultations_get_no_aftercare(self, patient, working_practitioner, location, clock):
         a = book(patient, working_practitioner, location, local(TUE, 10))
         clock.move_to(a.starts_at)
         services.appointment_check_in(appointment=a, by=working_practitioner)
