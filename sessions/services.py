@@ -23,7 +23,7 @@ from patients.models import Patient
 from patients.selectors import latest_screening
 from protocols.models import Protocol
 from protocols.selectors import screening_for_protocol
-from sessions import reminders, scheduling, selectors
+from sessions import charting, reminders, scheduling, selectors
 from sessions.models import Appointment, CalendarFeed, Location, Room, TreatmentPlan
 
 Status = Appointment.Status
@@ -765,6 +765,7 @@ def appointment_complete(
     with transaction.atomic():
         _lock_for(appointment, Status.COMPLETED)
         _screening_gate(appointment, today=_local_day(appointment.started_at or now))
+        charting.completion_gate(appointment=appointment, error=SchedulingError)
         _set_status(appointment, Status.COMPLETED, completed_at=now)
         _course_finish_if_done(appointment.course)
         reminders.appointment_completed_messages(appointment=appointment, now=now)

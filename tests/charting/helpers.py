@@ -69,3 +69,31 @@ def sample_session_document(patient, protocol):
     document.file.save("aftercare.pdf", ContentFile(b"%PDF-1.7 sample"), save=False)
     document.save()
     return document
+
+
+def ready_to_complete(appointment, by):
+    """Give a checked-in treatment session what completion needs: a live signed consent
+    for its protocol and a signed chart (used by tests of other apps, too)."""
+    from decimal import Decimal
+
+    from django.utils import timezone
+
+    from patients.selectors import current_signed_consent
+    from sessions import charting
+    from sessions.charting_rules import Area, Product, Spin
+
+    if current_signed_consent(patient=appointment.patient, protocol=appointment.protocol) is None:
+        sign_consent(appointment.patient, appointment.protocol, by=by)
+    chart = charting.chart_open(appointment=appointment, by=by)
+    data = charting.chart_input_of(chart)
+    data.check_screening_current = data.check_consent_signed = True
+    data.technique = data.technique or "point_by_point"
+    if appointment.protocol.is_prp:
+        data.blood_volume_ml = data.blood_volume_ml or Decimal("20")
+        data.prp_yield_ml = Decimal("4")
+        data.spins = data.spins or [Spin(300, 10)]
+        expiry = timezone.localdate(appointment.starts_at).replace(year=2099)
+        data.products = [Product("kit", "RegenLab", "KIT-READY", expiry, "A-PRP")]
+    data.areas = [Area(a.zone, None) for a in data.areas] or [Area("face_cheek_left", None)]
+    charting.chart_save(chart=chart, data=data, by=by)
+    return charting.chart_sign(chart=chart, by=by)

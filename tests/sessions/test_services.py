@@ -10,6 +10,7 @@ from mesoclinic.models import MessageSetting, OutboundMessage
 from patients.models import ScreeningAcknowledgement
 from sessions import services
 from sessions.models import Absence, Appointment, Closure, TreatmentPlan
+from tests.charting.helpers import ready_to_complete
 from tests.factories import ScreeningFactory
 from tests.sessions.conftest import NOW, local
 
@@ -400,6 +401,7 @@ class TestLifecycle:
             services.appointment_confirm(appointment=a, by=None)
             services.appointment_check_in(appointment=a, by=working_practitioner)
             services.appointment_start(appointment=a, by=working_practitioner)
+            ready_to_complete(a, working_practitioner)  # charting's completion gate
             services.appointment_complete(appointment=a, by=working_practitioner)
             assert a.status == "completed" and a.completed_at
         course.refresh_from_db()
@@ -495,6 +497,7 @@ class TestProgress:
         clear_screening(patient, working_practitioner)
         clock.move_to(one.starts_at)
         services.appointment_check_in(appointment=one, by=working_practitioner)
+        ready_to_complete(one, working_practitioner)  # charting's completion gate
         services.appointment_complete(appointment=one, by=working_practitioner)
         view = selectors.patient_courses(patient, today=one.starts_at.date())[0]
         assert view.progress.summary == "1 of 3 done"
