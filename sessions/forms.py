@@ -244,7 +244,10 @@ class SessionTimesForm(forms.Form):
         self.sequences = sequences
         for n in sequences:
             self.fields[f"session_{n}"] = forms.DateTimeField(
-                widget=SESSION_TIME,
+                widget=forms.DateTimeInput(
+                    attrs={**SESSION_TIME.attrs, "aria-label": f"Session {n}"},
+                    format="%Y-%m-%dT%H:%M",
+                ),
                 input_formats=["%Y-%m-%dT%H:%M"],
                 label=f"Session {n}",
             )
