@@ -116,4 +116,7 @@ class Command(BaseCommand):
                         recorded_by=users[roles.PRACTITIONER],
                         **positives,
                     )
+            from sessions.demo import load_demo_schedule
+
+            load_demo_schedule(users=users, password=password)
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
