@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.contenttypes.models import ContentType
+from django.utils import timezone
 
 from mesoclinic.models import OutboundMessage
 from sessions import services
@@ -53,7 +54,7 @@ def complete_session(appointment: Appointment, user) -> Appointment:
 
     patient = appointment.patient
     day = appointment.starts_at.date()
-    ScreeningFactory(patient=patient, taken_on=day, recorded_by=user)
+    ScreeningFactory(patient=patient, taken_on=timezone.localdate(), recorded_by=user)
     if not patient.signed_consents.exists():
         signed = sign_consent(patient, appointment.protocol)
         signed_consent_pdf_generate(signed_consent_id=signed.pk)
