@@ -75,6 +75,37 @@ SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 # Signed patient links stop working after this many days.
 PATIENT_LINK_MAX_AGE_DAYS = env.int("PATIENT_LINK_MAX_AGE_DAYS", default=14)
 
+# --- Billing ----------------------------------------------------------------
+def envdecimal(name: str, default: str, maximum: int) -> "Decimal":
+    """A non-negative Decimal from the environment; a bad value stops start-up."""
+    from decimal import Decimal, InvalidOperation
+
+    raw = env.str(name, default=default).strip()
+    try:
+        value = Decimal(raw)
+    except InvalidOperation as exc:
+        raise ImproperlyConfigured(f"{name} must be a number (got {raw!r}).") from exc
+    if not value.is_finite() or not 0 <= value <= maximum:
+        raise ImproperlyConfigured(f"{name} must be between 0 and {maximum} (got {raw!r}).")
+    return value
+
+
+# Tax (e.g. VAT) in percent; whether the price lists already include it.
+BILLING_TAX_RATE = envdecimal("BILLING_TAX_RATE", "20", 100)
+BILLING_PRICES_INCLUDE_TAX = envbool("BILLING_PRICES_INCLUDE_TAX", True)
+# Quote discounts above this percentage need a manager's approval.
+BILLING_DISCOUNT_APPROVAL_LIMIT = envdecimal("BILLING_DISCOUNT_APPROVAL_LIMIT", "10", 100)
+# Deposit asked when a quote is accepted, in percent of its total.
+BILLING_DEPOSIT_PERCENT = envdecimal("BILLING_DEPOSIT_PERCENT", "20", 100)
+# Fees for a late cancellation (inside the clinic's window) and a no-show; 0 = none.
+BILLING_LATE_CANCEL_FEE = envdecimal("BILLING_LATE_CANCEL_FEE", "50", 10**6)
+BILLING_NO_SHOW_FEE = envdecimal("BILLING_NO_SHOW_FEE", "100", 10**6)
+BILLING_QUOTE_VALID_DAYS = env.int("BILLING_QUOTE_VALID_DAYS", default=30)
+if BILLING_QUOTE_VALID_DAYS < 1:
+    raise ImproperlyConfigured("BILLING_QUOTE_VALID_DAYS must be at least 1.")
+# A consultation fee is deducted from a treatment booked within this many days (0: never).
+BILLING_CONSULTATION_DEDUCT_DAYS = env.int("BILLING_CONSULTATION_DEDUCT_DAYS", default=30)
+
 try:
     import zoneinfo
 

@@ -19,6 +19,7 @@ urlpatterns = [
     path("protocols/", include("protocols.urls")),
     path("schedule/", include("sessions.urls")),
     path("charts/", include("sessions.chart_urls")),
+    path("billing/", include("billing.urls")),
     path("p/", include("mesoclinic.public_urls")),
     path("messages/", include("mesoclinic.outbox_urls")),
     path("admin/", admin.site.urls),

@@ -99,7 +99,14 @@ def sample_kwargs(patient, catalogue):
         "consent_id": _signed_consent(patient, catalogue).public_id,
         "document_id": _session_document(patient, catalogue).public_id,
         **sessions_sample_kwargs(patient, catalogue),
+        **billing_sample_kwargs(patient, catalogue),
     }
+
+
+def billing_sample_kwargs(patient, catalogue):
+    from tests.billing.samples import sample_kwargs
+
+    return sample_kwargs(patient, catalogue)
 
 
 def sessions_sample_kwargs(patient, catalogue):

@@ -1,0 +1,219 @@
+"""Read queries about billing that views, services and reports share."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from django.conf import settings
+from django.db.models import Q, QuerySet, Sum
+from django.shortcuts import get_object_or_404
+
+from billing import pricing
+from billing.models import Invoice, Package, Payment, Price, PriceList, Purchase, Quote
+from mesoclinic.money import currency_exponent
+
+ZERO = Decimal(0)
+
+
+def policy() -> pricing.Policy:
+    """The clinic's billing settings as the pure pricing module wants them."""
+    return pricing.Policy(
+        exponent=currency_exponent(),
+        tax_rate_percent=settings.BILLING_TAX_RATE,
+        prices_include_tax=settings.BILLING_PRICES_INCLUDE_TAX,
+        deposit_percent=settings.BILLING_DEPOSIT_PERCENT,
+        discount_approval_limit_percent=settings.BILLING_DISCOUNT_APPROVAL_LIMIT,
+    )
+
+
+# --- Access helpers: each 404s for anything the URL does not name ------------------
+
+
+def quote_for_staff(public_id) -> Quote:
+    return get_object_or_404(
+        Quote.objects.select_related("patient", "price_list", "package", "approved_by"),
+        public_id=public_id,
+    )
+
+
+def purchase_for_staff(public_id) -> Purchase:
+    return get_object_or_404(Purchase.objects.select_related("patient"), public_id=public_id)
+
+
+def invoice_for_staff(public_id) -> Invoice:
+    return get_object_or_404(
+        Invoice.objects.select_related("patient", "corrects", "purchase"), public_id=public_id
+    )
+
+
+# --- Prices -----------------------------------------------------------------------
+
+
+def price_list_current(*, on: date, location=None) -> PriceList | None:
+    """The list in force on a day: the location's own list first, else the clinic's."""
+    lists = PriceList.objects.filter(effective_from__lte=on)
+    if location is not None:
+        own = lists.filter(location=location).order_by("-effective_from", "-id").first()
+        if own is not None:
+            return own
+    return lists.filter(location__isnull=True).order_by("-effective_from", "-id").first()
+
+
+def session_prices(price_list: PriceList) -> dict[int, Decimal]:
+    return dict(
+        Price.objects.filter(price_list=price_list, kind=Price.Kind.SESSION).values_list(
+            "protocol_id", "amount"
+        )
+    )
+
+
+def package_terms(packages: QuerySet[Package] | None = None) -> list[pricing.PackageTerms]:
+    packages = Package.objects.filter(is_active=True) if packages is None else packages
+    terms = []
+    for package in packages.prefetch_related("items"):
+        terms.append(
+            pricing.PackageTerms(
+                key=f"package:{package.public_id}",
+                name=package.name,
+                sessions=tuple((item.protocol_id, item.sessions) for item in package.items.all()),
+                maintenance_sessions=package.maintenance_sessions,
+                price=package.price,
+                percent_off=package.percent_off,
+                valid_months=package.valid_months,
+                allow_above_single_price=package.allow_above_single_price,
+            )
+        )
+    return terms
+
+
+@dataclass(frozen=True)
+class Comparison:
+    options: list[pricing.Option]
+    totals: dict[str, pricing.Totals]  # per option key, after the quote's discount
+    missing_prices: list[str]
+
+
+def priced_lines(option: pricing.Option) -> list[pricing.Line]:
+    """What the invoice bills: the sessions one by one, or the package as one line."""
+    if option.key == "single":
+        return list(option.lines)
+    return [pricing.Line(f"Package: {option.name}", 1, option.price)]
+
+
+def comparison(
+    *,
+    price_list: PriceList,
+    wanted: list[tuple[int, str, int]],
+    discount_percent: Decimal = ZERO,
+    packages: list[pricing.PackageTerms] | None = None,
+) -> Comparison:
+    """Pay per session next to every applicable package, each with its totals."""
+    rules = policy()
+    prices = session_prices(price_list)
+    missing = [name for pid, name, n in wanted if n > 0 and pid not in prices]
+    wanted = [w for w in wanted if w[0] in prices]
+    names = {pid: name for pid, name, _ in wanted}
+    if packages is None:
+        packages = package_terms()
+    if any(pid not in names for p in packages for pid in p.protocol_ids):
+        from protocols.models import Protocol
+
+        names.update(dict(Protocol.objects.values_list("id", "name")))
+    options = pricing.compare(
+        wanted,
+        single_prices=prices,
+        maintenance_price=price_list.maintenance_price,
+        packages=packages,
+        names=names,
+        policy=rules,
+    )
+    totals = {
+        o.key: pricing.totals(priced_lines(o), rules, discount_percent=discount_percent)
+        for o in options
+    }
+    return Comparison(options=options, totals=totals, missing_prices=missing)
+
+
+# --- Balances ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Balance:
+    total: Decimal
+    credited: Decimal
+    paid: Decimal
+    refunded: Decimal
+
+    @property
+    def due(self) -> Decimal:
+        return self.total - self.credited - self.paid + self.refunded
+
+    @property
+    def net_paid(self) -> Decimal:
+        return self.paid - self.refunded
+
+
+def invoice_balance(invoice: Invoice) -> Balance:
+    credited = invoice.credit_notes.filter(status=Invoice.Status.ISSUED).aggregate(s=Sum("total"))[
+        "s"
+    ]
+    sums = invoice.payments.aggregate(
+        paid=Sum("amount", filter=Q(kind=Payment.Kind.PAYMENT)),
+        refunded=Sum("amount", filter=Q(kind=Payment.Kind.REFUND)),
+    )
+    return Balance(
+        total=invoice.total,
+        credited=credited or ZERO,
+        paid=sums["paid"] or ZERO,
+        refunded=sums["refunded"] or ZERO,
+    )
+
+
+def instalment_rows(invoice: Invoice, balance: Balance | None = None) -> list[dict]:
+    """Each instalment with how much of it the payments so far cover."""
+    balance = balance or invoice_balance(invoice)
+    rows = list(invoice.instalments.all())
+    covered = pricing.allocate_payments([r.amount for r in rows], balance.net_paid)
+    return [
+        {"instalment": r, "covered": c, "is_paid": c >= r.amount}
+        for r, c in zip(rows, covered, strict=True)
+    ]
+
+
+def purchase_invoice(purchase: Purchase) -> Invoice | None:
+    return (
+        purchase.invoices.filter(kind=Invoice.Kind.INVOICE, status=Invoice.Status.ISSUED)
+        .order_by("issued_at", "id")
+        .first()
+    )
+
+
+def patient_billing(patient) -> dict:
+    """Everything the patient page's billing panel shows, in a handful of queries."""
+    invoices = list(
+        Invoice.objects.filter(patient=patient, status=Invoice.Status.ISSUED).order_by(
+            "-issued_at", "-id"
+        )[:20]
+    )
+    balances = {inv.pk: invoice_balance(inv) for inv in invoices if not inv.is_credit_note}
+    purchases = list(
+        Purchase.objects.filter(patient=patient)
+        .prefetch_related("credits")
+        .order_by("-purchased_at")[:10]
+    )
+    quotes = list(Quote.objects.filter(patient=patient).order_by("-created_at")[:10])
+    return {
+        "invoices": invoices,
+        "balances": balances,
+        "outstanding": sum((b.due for b in balances.values()), ZERO),
+        "purchases": purchases,
+        "quotes": quotes,
+        "credits_left": sum(
+            c.remaining
+            for p in purchases
+            if p.status == Purchase.Status.ACTIVE
+            for c in p.credits.all()
+        ),
+    }

@@ -1,0 +1,911 @@
+"""Every billing write: quotes, purchases, credits, invoices, payments, refunds.
+
+Plain functions with keyword arguments, each in one transaction, raising BillingError
+(a ValidationError) with a message the front desk can act on. Figures come from
+billing.pricing; nothing here does arithmetic of its own beyond adding them up.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from billing import pricing, selectors
+from billing.models import (
+    Credit,
+    CreditUse,
+    DocumentCounter,
+    Instalment,
+    Invoice,
+    InvoiceLine,
+    Package,
+    Payment,
+    Price,
+    PriceList,
+    Purchase,
+    Quote,
+    QuoteLine,
+)
+from mesoclinic import message_kinds, outbox
+
+ZERO = Decimal(0)
+
+
+class BillingError(ValidationError):
+    """A billing action that cannot be done as asked; the message says why."""
+
+
+def _checked(func, *args, **kwargs):
+    """Run a pricing function, turning its refusals into BillingError."""
+    try:
+        return func(*args, **kwargs)
+    except pricing.PricingError as exc:
+        raise BillingError(str(exc)) from exc
+
+
+# --- Numbers ----------------------------------------------------------------------
+
+SERIES = {"quote": "Q", Invoice.Kind.INVOICE: "INV", Invoice.Kind.CREDIT_NOTE: "CN"}
+
+
+def _next_number(series: str, year: int) -> int:
+    """The next number of a series, gapless: the counter row stays locked until commit.
+
+    Two issuers in the same year queue on the row; a rolled-back issue rolls its
+    number back too, so no number is ever skipped.
+    """
+    table = DocumentCounter._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO {table} (series, year, last) VALUES (%s, %s, 1)
+            ON CONFLICT (series, year) DO UPDATE SET last = {table}.last + 1
+            RETURNING last
+            """,
+            [series, year],
+        )
+        return cursor.fetchone()[0]
+
+
+def _format_number(series: str, year: int, sequence: int) -> str:
+    return f"{series}-{year}-{sequence:05d}"
+
+
+# --- Price lists and packages ---------------------------------------------------------
+
+
+def price_list_create(
+    *,
+    name: str,
+    effective_from: date,
+    consultation_fee: Decimal,
+    maintenance_price: Decimal | None,
+    session_prices: dict,
+    location=None,
+    addons: dict[str, Decimal] | None = None,
+) -> PriceList:
+    """A new price list: protocol -> price per session, plus add-ons by name."""
+    amounts = [consultation_fee, *session_prices.values(), *(addons or {}).values()]
+    if maintenance_price is not None:
+        amounts.append(maintenance_price)
+    for amount in amounts:
+        _checked(pricing.check_price, amount)
+    with transaction.atomic():
+        price_list = PriceList.objects.create(
+            name=name,
+            effective_from=effective_from,
+            location=location,
+            consultation_fee=consultation_fee,
+            maintenance_price=maintenance_price,
+        )
+        Price.objects.bulk_create(
+            [Price(price_list=price_list, protocol=p, amount=a) for p, a in session_prices.items()]
+            + [
+                Price(price_list=price_list, kind=Price.Kind.ADDON, name=n, amount=a)
+                for n, a in (addons or {}).items()
+            ]
+        )
+    return price_list
+
+
+def package_create(
+    *,
+    name: str,
+    sessions: dict,
+    price: Decimal | None = None,
+    percent_off: Decimal | None = None,
+    maintenance_sessions: int = 0,
+    valid_months: int = 12,
+    allow_above_single_price: bool = False,
+) -> Package:
+    if (price is None) == (percent_off is None):
+        raise BillingError("Give either a package price or a percentage off.")
+    if price is not None:
+        _checked(pricing.check_price, price, "A package price")
+    if percent_off is not None:
+        _checked(pricing.check_discount, percent_off)
+    if not sessions or any(n < 1 for n in sessions.values()):
+        raise BillingError("A package needs at least one session of a protocol.")
+    with transaction.atomic():
+        package = Package.objects.create(
+            name=name,
+            price=price,
+            percent_off=percent_off,
+            maintenance_sessions=maintenance_sessions,
+            valid_months=valid_months,
+            allow_above_single_price=allow_above_single_price,
+        )
+        package.items.bulk_create(
+            [
+                package.items.model(package=package, protocol=p, sessions=n)
+                for p, n in sessions.items()
+            ]
+        )
+    return package
+
+
+# --- Quotes -------------------------------------------------------------------------
+
+
+def _quote_expiring_schedule(quote: Quote) -> None:
+    patient = quote.patient
+    setting = message_kinds.setting_for("quote_expiring")
+    if not (setting.enabled and patient.email and patient.consents_to_transactional):
+        return
+    zone = timezone.get_default_timezone()
+    expires = datetime.combine(quote.valid_until, time(18, 0), tzinfo=zone)
+    for hours in setting.offsets_hours:
+        due = expires + timedelta(hours=hours)
+        if due <= timezone.now():
+            continue
+        outbox.message_schedule(
+            kind="quote_expiring",
+            subject=quote,
+            due_at=due,
+            recipient=patient.email,
+            patient=patient,
+            offset_key=f"{hours}h",
+            respect_quiet_hours=setting.respects_quiet_hours,
+        )
+
+
+def quote_create(
+    *,
+    patient,
+    price_list: PriceList,
+    wanted: list[tuple[int, str, int]],
+    option_key: str,
+    by,
+    today: date,
+    discount_percent: Decimal = ZERO,
+    discount_reason: str = "",
+    areas: list[str] | None = None,
+    location=None,
+    notes: str = "",
+) -> Quote:
+    """Save the option the patient is considering, with every option shown beside it.
+
+    A discount above the manager's limit leaves the quote waiting for approval; otherwise
+    it is issued at once with a number and a validity date.
+    """
+    _checked(pricing.check_discount, discount_percent)
+    if not any(n > 0 for _, _, n in wanted):
+        raise BillingError("Choose at least one protocol and a number of sessions.")
+    if any(n < 0 for _, _, n in wanted):
+        raise BillingError("A number of sessions cannot be negative.")
+    rules = selectors.policy()
+    if discount_percent > 0 and not discount_reason.strip():
+        raise BillingError("Say why the discount is given.")
+    found = selectors.comparison(
+        price_list=price_list, wanted=wanted, discount_percent=discount_percent
+    )
+    if found.missing_prices:
+        raise BillingError(
+            f"The price list {price_list.name} has no price for {', '.join(found.missing_prices)}."
+        )
+    option = next((o for o in found.options if o.key == option_key), None)
+    if option is None:
+        raise BillingError("That option is not available for these protocols; choose another.")
+    figures = found.totals[option.key]
+    package = None
+    if option.key.startswith("package:"):
+        package = Package.objects.get(public_id=option.key.split(":", 1)[1])
+    needs_approval = pricing.needs_approval(discount_percent, rules)
+    with transaction.atomic():
+        sequence = _next_number(SERIES["quote"], today.year)
+        quote = Quote.objects.create(
+            number=_format_number(SERIES["quote"], today.year, sequence),
+            patient=patient,
+            price_list=price_list,
+            location=location,
+            status=Quote.Status.PENDING_APPROVAL if needs_approval else Quote.Status.ISSUED,
+            package=package,
+            option_name=option.name,
+            areas=list(areas or []),
+            discount_percent=discount_percent,
+            discount_reason=discount_reason.strip(),
+            single_price_total=option.single_price_total,
+            subtotal=figures.subtotal,
+            discount=figures.discount,
+            net=figures.net,
+            tax=figures.tax,
+            total=figures.total,
+            deposit=figures.deposit,
+            tax_rate=rules.tax_rate_percent,
+            prices_include_tax=rules.prices_include_tax,
+            comparison=[_option_json(o, found.totals[o.key]) for o in found.options],
+            valid_until=today + timedelta(days=settings.BILLING_QUOTE_VALID_DAYS),
+            valid_months=option.valid_months or 12,
+            notes=notes,
+            created_by=by,
+        )
+        shares = pricing.allocate(
+            figures.total, [line.amount(rules.exponent) for line in option.lines], rules.exponent
+        )
+        QuoteLine.objects.bulk_create(
+            [
+                QuoteLine(
+                    quote=quote,
+                    protocol_id=line.protocol_id,
+                    is_maintenance=line.protocol_id is None,
+                    description=line.description,
+                    quantity=line.quantity,
+                    unit_price=line.unit_price,
+                    amount=share,
+                    position=n,
+                )
+                for n, (line, share) in enumerate(zip(option.lines, shares, strict=True))
+            ]
+        )
+        if quote.status == Quote.Status.ISSUED:
+            _quote_expiring_schedule(quote)
+    return quote
+
+
+def _option_json(option: pricing.Option, figures: pricing.Totals) -> dict:
+    return {
+        "key": option.key,
+        "name": option.name,
+        "sessions": option.sessions,
+        "single_price_total": str(option.single_price_total),
+        "price": str(option.price),
+        "saving": str(option.saving),
+        "saving_percent": str(option.saving_percent),
+        "discount": str(figures.discount),
+        "tax": str(figures.tax),
+        "total": str(figures.total),
+        "deposit": str(figures.deposit),
+        "lines": [
+            {
+                "description": line.description,
+                "quantity": line.quantity,
+                "unit": str(line.unit_price),
+            }
+            for line in option.lines
+        ],
+    }
+
+
+def quote_approve(*, quote: Quote, by, now: datetime | None = None) -> Quote:
+    """A manager approves a discount above the limit; the quote is then issued."""
+    with transaction.atomic():
+        quote = Quote.objects.select_for_update().select_related("patient").get(pk=quote.pk)
+        if quote.status != Quote.Status.PENDING_APPROVAL:
+            raise BillingError("This quote is not waiting for approval.")
+        quote.status = Quote.Status.ISSUED
+        quote.approved_by = by
+        quote.approved_at = now or timezone.now()
+        quote.save(update_fields=["status", "approved_by", "approved_at"])
+        _quote_expiring_schedule(quote)
+    return quote
+
+
+def quote_decline(*, quote: Quote) -> Quote:
+    with transaction.atomic():
+        quote = Quote.objects.select_for_update().get(pk=quote.pk)
+        if quote.status not in (Quote.Status.ISSUED, Quote.Status.PENDING_APPROVAL):
+            raise BillingError("Only an open quote can be declined.")
+        quote.status = Quote.Status.DECLINED
+        quote.save(update_fields=["status"])
+        outbox.messages_cancel(subject=quote)
+    return quote
+
+
+def quote_email_request(*, quote: Quote) -> None:
+    """Queue the quote (with its PDF) to the patient; the work runs in a Celery task."""
+    if not quote.patient.email:
+        raise BillingError("The patient has no email address; add one first.")
+    if quote.status != Quote.Status.ISSUED:
+        raise BillingError("Only an issued quote can be emailed (approve it first).")
+    from billing import tasks
+
+    transaction.on_commit(lambda: tasks.quote_email_send.delay(quote.pk))
+
+
+def quote_email_send(*, quote_id: int) -> bool:
+    """Render the PDF and send the quote. Returns False when there is nothing to send."""
+    from billing import documents, messages
+
+    quote = Quote.objects.select_related("patient").filter(pk=quote_id).first()
+    if quote is None or not quote.patient.email or quote.status != Quote.Status.ISSUED:
+        return False
+    messages.quote_email(quote=quote, pdf=documents.quote_pdf(quote)).send()
+    Quote.objects.filter(pk=quote.pk).update(emailed_at=timezone.now())
+    return True
+
+
+def quote_accept(
+    *, quote: Quote, by, today: date, instalments: int = 0, now: datetime | None = None
+) -> Purchase:
+    """The patient said yes: purchase, credits, invoice and payment plan in one step."""
+    now = now or timezone.now()
+    if instalments < 0 or instalments > 24:
+        raise BillingError("Choose between 0 and 24 instalments.")
+    with transaction.atomic():
+        quote = Quote.objects.select_for_update().select_related("patient").get(pk=quote.pk)
+        if quote.status == Quote.Status.ACCEPTED:
+            raise BillingError("This quote has already been accepted.")
+        if quote.status == Quote.Status.PENDING_APPROVAL:
+            raise BillingError(
+                "A manager must approve this quote's discount before it is accepted."
+            )
+        if quote.status != Quote.Status.ISSUED:
+            raise BillingError("This quote was declined; make a new one.")
+        if quote.is_expired(today):
+            raise BillingError(
+                f"This quote expired on {quote.valid_until:%d %b %Y}; make a new quote "
+                "with today's prices."
+            )
+        rules = selectors.policy()
+        lines = list(quote.lines.all())
+        purchase = Purchase.objects.create(
+            patient=quote.patient,
+            quote=quote,
+            package=quote.package,
+            name=quote.option_name,
+            location=quote.location,
+            total=quote.total,
+            purchased_at=now,
+            valid_until=pricing.add_months(today, quote.valid_months),
+            created_by=by,
+        )
+        Credit.objects.bulk_create(
+            [
+                Credit(
+                    purchase=purchase,
+                    protocol_id=line.protocol_id,
+                    is_maintenance=line.is_maintenance,
+                    description=line.description,
+                    quantity=line.quantity,
+                    unit_value=pricing.q(line.amount / line.quantity, rules.exponent),
+                    single_price=line.unit_price,
+                )
+                for line in lines
+                if line.quantity > 0
+            ]
+        )
+        if quote.package_id:
+            invoice_lines = [pricing.Line(f"Package: {quote.option_name}", 1, quote.subtotal)]
+        else:
+            invoice_lines = [
+                pricing.Line(line.description, line.quantity, line.unit_price, line.protocol_id)
+                for line in lines
+            ]
+        invoice = _invoice_create(
+            patient=quote.patient,
+            lines=invoice_lines,
+            by=by,
+            purchase=purchase,
+            location=quote.location,
+            discount_percent=quote.discount_percent,
+            tax_rate=quote.tax_rate,
+            prices_include_tax=quote.prices_include_tax,
+            now=now,
+        )
+        if invoice.total != quote.total:
+            raise BillingError("The invoice would not match the quote; nothing was saved.")
+        if instalments:
+            plan = _checked(
+                pricing.instalments,
+                total=quote.total,
+                deposit=quote.deposit,
+                count=instalments,
+                first_due=today,
+                exponent=rules.exponent,
+            )
+            rows = Instalment.objects.bulk_create(
+                [
+                    Instalment(
+                        invoice=invoice,
+                        due_on=d,
+                        amount=a,
+                        is_deposit=(n == 0 and quote.deposit > 0),
+                    )
+                    for n, (d, a) in enumerate(plan)
+                    if a > 0
+                ]
+            )
+            for row in rows:
+                if not row.is_deposit:
+                    _instalment_due_schedule(row, quote.patient)
+        quote.status = Quote.Status.ACCEPTED
+        quote.accepted_at = now
+        quote.save(update_fields=["status", "accepted_at"])
+        outbox.messages_cancel(subject=quote, kinds=["quote_expiring"])
+    return purchase
+
+
+def _instalment_due_schedule(instalment: Instalment, patient) -> None:
+    setting = message_kinds.setting_for("instalment_due")
+    if not (setting.enabled and patient.email and patient.consents_to_transactional):
+        return
+    zone = timezone.get_default_timezone()
+    due = datetime.combine(instalment.due_on, time(9, 0), tzinfo=zone)
+    for hours in setting.offsets_hours:
+        at = due + timedelta(hours=hours)
+        if at <= timezone.now():
+            continue
+        outbox.message_schedule(
+            kind="instalment_due",
+            subject=instalment,
+            due_at=at,
+            recipient=patient.email,
+            patient=patient,
+            offset_key=f"{hours}h",
+            respect_quiet_hours=setting.respects_quiet_hours,
+        )
+
+
+# --- Invoices -------------------------------------------------------------------------
+
+
+def _invoice_create(
+    *,
+    patient,
+    lines: list[pricing.Line],
+    by,
+    kind: str = Invoice.Kind.INVOICE,
+    purchase: Purchase | None = None,
+    appointment=None,
+    location=None,
+    corrects: Invoice | None = None,
+    reason: str = "",
+    discount_percent: Decimal = ZERO,
+    tax_rate: Decimal | None = None,
+    prices_include_tax: bool | None = None,
+    practitioner=None,
+    now: datetime | None = None,
+) -> Invoice:
+    """Create and issue in the caller's transaction. Numbered last, to hold the lock briefly."""
+    now = now or timezone.now()
+    rules = selectors.policy()
+    if tax_rate is not None:
+        rules = pricing.Policy(
+            exponent=rules.exponent,
+            tax_rate_percent=tax_rate,
+            prices_include_tax=rules.prices_include_tax
+            if prices_include_tax is None
+            else prices_include_tax,
+        )
+    figures = _checked(pricing.totals, lines, rules, discount_percent=discount_percent)
+    invoice = Invoice.objects.create(
+        kind=kind,
+        patient=patient,
+        purchase=purchase,
+        appointment=appointment,
+        location=location,
+        corrects=corrects,
+        reason=reason,
+        subtotal=figures.subtotal,
+        discount=figures.discount,
+        net=figures.net,
+        tax=figures.tax,
+        total=figures.total,
+        tax_rate=rules.tax_rate_percent,
+        prices_include_tax=rules.prices_include_tax,
+        created_by=by,
+        created_at=now,
+    )
+    InvoiceLine.objects.bulk_create(
+        [
+            InvoiceLine(
+                invoice=invoice,
+                description=line.description,
+                protocol_id=line.protocol_id,
+                practitioner=practitioner,
+                quantity=line.quantity,
+                unit_price=line.unit_price,
+                amount=amount,
+                position=n,
+            )
+            for n, (line, amount) in enumerate(zip(lines, figures.line_amounts, strict=True))
+        ]
+    )
+    year = timezone.localtime(now).year
+    series = SERIES[kind]
+    sequence = _next_number(series, year)
+    invoice.number = _format_number(series, year, sequence)
+    invoice.year = year
+    invoice.sequence = sequence
+    invoice.status = Invoice.Status.ISSUED
+    invoice.issued_at = now
+    invoice.save(update_fields=["number", "year", "sequence", "status", "issued_at"])
+    return invoice
+
+
+def invoice_issue(
+    *,
+    patient,
+    lines: list[pricing.Line],
+    by,
+    purchase: Purchase | None = None,
+    appointment=None,
+    location=None,
+    reason: str = "",
+    discount_percent: Decimal = ZERO,
+    practitioner=None,
+    now: datetime | None = None,
+) -> Invoice:
+    """Issue an invoice: gapless number per year, immutable from this moment."""
+    if not lines:
+        raise BillingError("An invoice needs at least one line.")
+    with transaction.atomic():
+        return _invoice_create(
+            patient=patient,
+            lines=lines,
+            by=by,
+            purchase=purchase,
+            appointment=appointment,
+            location=location,
+            reason=reason,
+            discount_percent=discount_percent,
+            practitioner=practitioner,
+            now=now,
+        )
+
+
+def credit_note_issue(
+    *, invoice: Invoice, amount: Decimal, reason: str, by, now: datetime | None = None
+) -> Invoice:
+    """Correct an issued invoice by crediting part or all of it (tax split at its rate)."""
+    if not reason.strip():
+        raise BillingError("Give the reason for the credit note.")
+    with transaction.atomic():
+        invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+        if invoice.kind != Invoice.Kind.INVOICE or invoice.status != Invoice.Status.ISSUED:
+            raise BillingError("Only an issued invoice can be credited.")
+        balance = selectors.invoice_balance(invoice)
+        creditable = invoice.total - balance.credited
+        if amount <= 0:
+            raise BillingError("The amount to credit must be more than zero.")
+        if amount > creditable:
+            raise BillingError(f"At most {creditable} of this invoice can still be credited.")
+        return _invoice_create(
+            patient=invoice.patient,
+            lines=[pricing.Line(f"Credit for invoice {invoice.number}: {reason}", 1, amount)],
+            by=by,
+            kind=Invoice.Kind.CREDIT_NOTE,
+            purchase=invoice.purchase,
+            location=invoice.location,
+            corrects=invoice,
+            reason=reason.strip(),
+            tax_rate=invoice.tax_rate,
+            prices_include_tax=True,
+            now=now,
+        )
+
+
+# --- Payments and refunds ------------------------------------------------------------
+
+
+def _existing(token: uuid.UUID) -> Payment | None:
+    return Payment.objects.filter(token=token).first()
+
+
+def payment_record(
+    *,
+    invoice: Invoice,
+    amount: Decimal,
+    method: str,
+    token: uuid.UUID,
+    by,
+    is_deposit: bool = False,
+    reference: str = "",
+    now: datetime | None = None,
+) -> tuple[Payment, bool]:
+    """Take a payment. Returns (payment, created): the same form token twice is one payment."""
+    if method not in Payment.Method.values:
+        raise BillingError("Choose cash, card or bank transfer.")
+    with transaction.atomic():
+        invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+        existing = _existing(token)
+        if existing is not None:
+            return existing, False
+        if invoice.kind != Invoice.Kind.INVOICE or invoice.status != Invoice.Status.ISSUED:
+            raise BillingError("Payments are taken against an issued invoice.")
+        if amount <= 0:
+            raise BillingError("The amount must be more than zero.")
+        due = selectors.invoice_balance(invoice).due
+        if amount > due:
+            raise BillingError(f"This is more than the balance due ({due}).")
+        try:
+            with transaction.atomic():
+                payment = Payment.objects.create(
+                    token=token,
+                    invoice=invoice,
+                    patient_id=invoice.patient_id,
+                    method=method,
+                    amount=amount,
+                    is_deposit=is_deposit,
+                    reference=reference,
+                    taken_by=by,
+                    taken_at=now or timezone.now(),
+                )
+        except IntegrityError:
+            existing = _existing(token)
+            if existing is None:
+                raise
+            return existing, False
+    return payment, True
+
+
+def refund_record(
+    *,
+    invoice: Invoice,
+    amount: Decimal,
+    method: str,
+    token: uuid.UUID,
+    by,
+    reference: str = "",
+    now: datetime | None = None,
+) -> tuple[Payment, bool]:
+    """Give money back; never more than was paid and not yet refunded."""
+    if method not in Payment.Method.values:
+        raise BillingError("Choose cash, card or bank transfer.")
+    with transaction.atomic():
+        invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+        existing = _existing(token)
+        if existing is not None:
+            return existing, False
+        if amount <= 0:
+            raise BillingError("The amount must be more than zero.")
+        balance = selectors.invoice_balance(invoice)
+        limit = pricing.refundable(paid=balance.paid, refunded=balance.refunded)
+        if amount > limit:
+            raise BillingError(f"At most {limit} was paid and can be refunded.")
+        payment = Payment.objects.create(
+            token=token,
+            invoice=invoice,
+            patient_id=invoice.patient_id,
+            kind=Payment.Kind.REFUND,
+            method=method,
+            amount=amount,
+            reference=reference,
+            taken_by=by,
+            taken_at=now or timezone.now(),
+        )
+    return payment, True
+
+
+# --- Purchases: cancelling, credits ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CancellationPreview:
+    purchase: Purchase
+    invoice: Invoice | None
+    used: int
+    unused: int
+    paid: Decimal
+    outcome: pricing.Refund
+
+
+def purchase_cancel_preview(*, purchase: Purchase) -> CancellationPreview:
+    rules = selectors.policy()
+    invoice = selectors.purchase_invoice(purchase)
+    credits = list(purchase.credits.all())
+    used_prices = [c.single_price for c in credits for _ in range(c.used)]
+    balance = selectors.invoice_balance(invoice) if invoice else None
+    invoiced = (invoice.total - balance.credited) if invoice else ZERO
+    paid = balance.net_paid if balance else ZERO
+    outcome = pricing.package_cancellation(
+        package_total=invoiced, paid=paid, used_single_prices=used_prices, exponent=rules.exponent
+    )
+    return CancellationPreview(
+        purchase=purchase,
+        invoice=invoice,
+        used=sum(c.used for c in credits),
+        unused=sum(c.remaining for c in credits),
+        paid=paid,
+        outcome=outcome,
+    )
+
+
+def purchase_cancel(
+    *, purchase: Purchase, by, method: str, token: uuid.UUID, now: datetime | None = None
+) -> CancellationPreview:
+    """Cancel a purchase per the written refund policy: credit note, refund, no more credits."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        purchase = Purchase.objects.select_for_update().get(pk=purchase.pk)
+        if purchase.status == Purchase.Status.CANCELLED:
+            raise BillingError("This purchase is already cancelled.")
+        preview = purchase_cancel_preview(purchase=purchase)
+        outcome = preview.outcome
+        if preview.invoice is not None and outcome.credit > 0:
+            credit_note_issue(
+                invoice=preview.invoice,
+                amount=outcome.credit,
+                reason=f"{purchase.name} cancelled: {preview.unused} unused session(s)",
+                by=by,
+                now=now,
+            )
+        if preview.invoice is not None and outcome.refund > 0:
+            refund_record(
+                invoice=preview.invoice,
+                amount=outcome.refund,
+                method=method,
+                token=token,
+                by=by,
+                reference=f"Cancellation of {purchase.name}",
+                now=now,
+            )
+        purchase.status = Purchase.Status.CANCELLED
+        purchase.cancelled_at = now
+        purchase.cancelled_by = by
+        purchase.save(update_fields=["status", "cancelled_at", "cancelled_by"])
+        if preview.invoice is not None:
+            for instalment in preview.invoice.instalments.all():
+                outbox.messages_cancel(subject=instalment)
+    return preview
+
+
+def _appointment_day(appointment) -> date:
+    return timezone.localtime(appointment.starts_at).date()
+
+
+def _price_list_for(appointment) -> PriceList:
+    price_list = selectors.price_list_current(
+        on=_appointment_day(appointment), location=appointment.location
+    )
+    if price_list is None:
+        raise BillingError("No price list is in force for this date; a manager must add one.")
+    return price_list
+
+
+@dataclass(frozen=True)
+class SessionCharge:
+    credit_use: CreditUse | None = None
+    invoice: Invoice | None = None
+
+
+def session_credit_consume(*, appointment, by) -> SessionCharge:
+    """A completed appointment is paid: by a credit of a matching purchase (oldest valid
+    first) or else by an invoice for the session. Idempotent per appointment.
+    """
+    from sessions.models import Appointment
+
+    with transaction.atomic():
+        appointment = (
+            Appointment.objects.select_for_update(of=("self",))
+            .select_related("location", "protocol", "patient", "practitioner")
+            .get(pk=appointment.pk)
+        )
+        done = _session_charge_existing(appointment)
+        if done is not None:
+            return done
+        day = _appointment_day(appointment)
+        kind = appointment.kind
+        credits = Credit.objects.select_for_update(of=("self",)).filter(
+            purchase__patient_id=appointment.patient_id,
+            purchase__status=Purchase.Status.ACTIVE,
+            purchase__valid_until__gte=day,
+            used__lt=F("quantity"),
+        )
+        credit = None
+        if kind == Appointment.Kind.MAINTENANCE:
+            credit = (
+                credits.filter(is_maintenance=True)
+                .order_by("purchase__purchased_at", "purchase_id", "id")
+                .first()
+            )
+        if credit is None and appointment.protocol_id and kind != Appointment.Kind.CONSULTATION:
+            credit = (
+                credits.filter(protocol_id=appointment.protocol_id, is_maintenance=False)
+                .order_by("purchase__purchased_at", "purchase_id", "id")
+                .first()
+            )
+        if credit is not None:
+            Credit.objects.filter(pk=credit.pk).update(used=F("used") + 1)
+            use = CreditUse.objects.create(
+                credit=credit,
+                appointment=appointment,
+                value=credit.unit_value,
+                practitioner_id=appointment.practitioner_id,
+                location_id=appointment.location_id,
+            )
+            return SessionCharge(credit_use=use)
+        price_list = _price_list_for(appointment)
+        if kind == Appointment.Kind.CONSULTATION:
+            if price_list.consultation_fee <= 0:
+                return SessionCharge()
+            line = pricing.Line("Consultation", 1, price_list.consultation_fee)
+        elif kind == Appointment.Kind.MAINTENANCE and price_list.maintenance_price is not None:
+            line = pricing.Line(
+                f"Maintenance session: {appointment.protocol or ''}".rstrip(": "),
+                1,
+                price_list.maintenance_price,
+                appointment.protocol_id,
+            )
+        else:
+            price = selectors.session_prices(price_list).get(appointment.protocol_id)
+            if price is None:
+                raise BillingError(
+                    f"The price list {price_list.name} has no price for {appointment.protocol}."
+                )
+            line = pricing.Line(
+                f"Session: {appointment.protocol}", 1, price, appointment.protocol_id
+            )
+        invoice = _invoice_create(
+            patient=appointment.patient,
+            lines=[line],
+            by=by,
+            appointment=appointment,
+            location=appointment.location,
+            practitioner=appointment.practitioner,
+        )
+        return SessionCharge(invoice=invoice)
+
+
+def _session_charge_existing(appointment) -> SessionCharge | None:
+    use = CreditUse.objects.filter(appointment=appointment).first()
+    if use is not None:
+        return SessionCharge(credit_use=use)
+    invoice = Invoice.objects.filter(appointment=appointment, kind=Invoice.Kind.INVOICE).first()
+    if invoice is not None:
+        return SessionCharge(invoice=invoice)
+    return None
+
+
+def appointment_fee_charge(*, appointment, by) -> Invoice | None:
+    """A late cancellation or a no-show carries the clinic's fee (none if it is zero).
+
+    Idempotent: one invoice per appointment.
+    """
+    from sessions.models import Appointment
+
+    with transaction.atomic():
+        appointment = Appointment.objects.select_for_update().get(pk=appointment.pk)
+        fee = pricing.late_fee(
+            status=appointment.status,
+            cancelled_late=appointment.cancelled_late,
+            late_cancel_fee=settings.BILLING_LATE_CANCEL_FEE,
+            no_show_fee=settings.BILLING_NO_SHOW_FEE,
+        )
+        existing = Invoice.objects.filter(
+            appointment=appointment, kind=Invoice.Kind.INVOICE
+        ).first()
+        if existing is not None or fee <= 0:
+            return existing
+        label = (
+            "Missed appointment (no-show)"
+            if appointment.status == Appointment.Status.NO_SHOW
+            else "Late cancellation"
+        )
+        when = timezone.localtime(appointment.starts_at)
+        return _invoice_create(
+            patient=appointment.patient,
+            lines=[pricing.Line(f"{label} on {when:%d %b %Y %H:%M}", 1, fee)],
+            by=by,
+            appointment=appointment,
+            location=appointment.location,
+            practitioner=appointment.practitioner,
+        )
