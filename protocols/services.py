@@ -188,13 +188,19 @@ def _free_copy_name(name: str) -> str:
 @transaction.atomic
 def protocol_clone(*, protocol: Protocol, by) -> Protocol:
     """A new active protocol with the same rules, texts and current consent text."""
-    data = {name: getattr(protocol, name) for name in PROTOCOL_FIELDS}
-    data["name"] = _free_copy_name(protocol.name)
-    clone = Protocol(is_active=True)
-    for name, value in data.items():
-        setattr(clone, name, value)
-    clone.full_clean()
-    clone.save()
+    for attempt in range(3):
+        clone = Protocol(is_active=True)
+        for name in PROTOCOL_FIELDS:
+            setattr(clone, name, getattr(protocol, name))
+        clone.name = _free_copy_name(protocol.name)
+        clone.full_clean(validate_constraints=False)
+        try:
+            with transaction.atomic():
+                clone.save()
+            break
+        except IntegrityError:  # a concurrent clone took the same "(copy)" name
+            if attempt == 2:
+                raise ProtocolError("Copying failed because of a clash; try again.") from None
     _replace_parts(clone, parts_of(protocol))
     current = current_consent(protocol)
     consent_version_create(protocol=clone, text=current.text if current else DEFAULT_CONSENT, by=by)

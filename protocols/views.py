@@ -75,7 +75,11 @@ def edit(request, protocol_id):
 @require_POST
 def clone(request, protocol_id):
     original = selectors.protocol_detail(protocol_id)
-    copy = services.protocol_clone(protocol=original, by=request.user)
+    try:
+        copy = services.protocol_clone(protocol=original, by=request.user)
+    except services.ProtocolError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("protocols:detail", protocol_id=original.pk)
     messages.success(request, f"Copied {original.name}. Adjust the copy and save it.")
     return redirect("protocols:edit", protocol_id=copy.pk)
 

@@ -312,3 +312,26 @@ def test_screening_without_any_record_is_missing(catalogue):
         screening_for_protocol(latest=None, protocol=catalogue["Hair mesotherapy"]).status
         == Status.MISSING
     )
+
+
+def test_clone_retries_when_a_concurrent_clone_takes_the_name(catalogue, manager, monkeypatch):
+    """Two managers cloning at once: the loser gets the next free name, not an error."""
+    original = catalogue["PRP face rejuvenation"]
+    real_free_name = services._free_copy_name
+    calls = []
+
+    def stale_first(name):
+        calls.append(name)
+        if len(calls) == 1:
+            # What a concurrent request saw: the name was free a moment ago.
+            Protocol.objects.create(
+                **{f: getattr(original, f) for f in services.PROTOCOL_FIELDS if f != "name"},
+                name="PRP face rejuvenation (copy)",
+            )
+            return "PRP face rejuvenation (copy)"
+        return real_free_name(name)
+
+    monkeypatch.setattr(services, "_free_copy_name", stale_first)
+    copy = services.protocol_clone(protocol=original, by=manager)
+    assert copy.name == "PRP face rejuvenation (copy 2)"
+    assert len(calls) == 2
