@@ -119,4 +119,7 @@ class Command(BaseCommand):
             from sessions.demo import load_demo_schedule
 
             load_demo_schedule(users=users, password=password)
+            from billing.demo import load_demo_billing
+
+            load_demo_billing(users=users)
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
