@@ -345,26 +345,17 @@ def consent_withdraw(*, patient: Patient, protocol, reason: str, by, request=Non
     return len(live)
 
 
-def signed_consent_pdf_generate(*, signed_consent_id: int) -> bool:
-    """Render and store the signed consent's PDF, once. Returns True if this call stored it."""
+def signed_consent_pdf_render(*, signed) -> bytes:
+    """The signed consent as PDF bytes: header, patient, protocol, version and hashes,
+    the full text and both signature images (embedded as data URIs, no file access)."""
     import base64
 
-    from django.core.files.base import ContentFile
-    from django.core.files.storage import default_storage
-
     from mesoclinic.pdf import render_pdf
-    from patients.models import SignedConsent
-
-    signed = SignedConsent.objects.select_related(
-        "patient", "protocol", "consent_version", "practitioner"
-    ).get(pk=signed_consent_id)
-    if signed.pdf:
-        return False
 
     def data_uri(png) -> str:
         return "data:image/png;base64," + base64.b64encode(bytes(png)).decode("ascii")
 
-    content = render_pdf(
+    return render_pdf(
         "pdf/consent.html",
         {
             "signed": signed,
@@ -375,6 +366,21 @@ def signed_consent_pdf_generate(*, signed_consent_id: int) -> bool:
             "practitioner_signature": data_uri(signed.practitioner_signature_png),
         },
     )
+
+
+def signed_consent_pdf_generate(*, signed_consent_id: int) -> bool:
+    """Render and store the signed consent's PDF, once. Returns True if this call stored it."""
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    from patients.models import SignedConsent
+
+    signed = SignedConsent.objects.select_related(
+        "patient", "protocol", "consent_version", "practitioner"
+    ).get(pk=signed_consent_id)
+    if signed.pdf:
+        return False
+    content = signed_consent_pdf_render(signed=signed)
     name = default_storage.save(
         SignedConsent.pdf.field.generate_filename(signed, "consent.pdf"), ContentFile(content)
     )

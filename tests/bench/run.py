@@ -20,7 +20,11 @@ import environ
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(BASE_DIR))
-SUITES = ["tests.bench.patients_bench", "tests.bench.reminders_bench"]
+SUITES = [
+    "tests.bench.patients_bench",
+    "tests.bench.reminders_bench",
+    "tests.bench.pdf_bench",
+]
 OUT = BASE_DIR / "var" / "bench" / "latest.json"
 
 
