@@ -200,3 +200,18 @@ def test_consent_service_refuses_an_archived_patient(patient, face, practitioner
     patient.save()
     with pytest.raises(services.PatientError):
         sign_consent(patient, face, by=practitioner)
+
+
+def test_admin_lists_signed_consents_and_charts_read_only(admin_client, patient, face):
+    signed = sign_consent(patient, face)
+    for url in (
+        "/admin/patients/signedconsent/",
+        f"/admin/patients/signedconsent/{signed.pk}/change/",
+        "/admin/clinic_sessions/sessionchart/",
+        "/admin/clinic_sessions/chartproduct/",
+        "/admin/clinic_sessions/sessiondocument/",
+    ):
+        assert admin_client.get(url).status_code == 200, url
+    assert (
+        admin_client.post(f"/admin/patients/signedconsent/{signed.pk}/delete/").status_code == 403
+    )
