@@ -368,6 +368,8 @@ class Appointment(models.Model):
         indexes = [
             models.Index(fields=["location", "starts_at"], name="appt_location_start"),
             models.Index(fields=["patient", "starts_at"], name="appt_patient_start"),
+            models.Index(fields=["practitioner", "starts_at"], name="appt_practitioner_start"),
+            models.Index(fields=["room", "starts_at"], name="appt_room_start"),
             models.Index(fields=["course", "sequence"], name="appt_course_seq"),
         ]
 

@@ -154,8 +154,12 @@ def free_starts_on(
     duration: timedelta,
     availability: Availability,
     preferences: Preferences = NO_PREFERENCES,
+    limit: int | None = None,
 ) -> list[datetime]:
-    """Every start time on a local day (on the step grid of each working block) that is free."""
+    """Free start times on a local day (on the step grid of each working block), earliest first.
+
+    With `limit`, stops after that many.
+    """
     if availability.is_closed(day) or not preferences.day_ok(day):
         return []
     step = timedelta(minutes=availability.step_minutes)
@@ -168,6 +172,8 @@ def free_starts_on(
                 span = availability.clash(start, end)
                 if span is None:
                     starts.append(start)
+                    if limit is not None and len(starts) >= limit:
+                        return starts
                 else:
                     # Jump past the clash, staying on the block's step grid.
                     skip = max(step, span[1] - start)
@@ -260,7 +266,11 @@ def _place(
     for prefs, note in passes:
         for day in days:
             starts = free_starts_on(
-                day, duration=duration, availability=availability, preferences=prefs
+                day,
+                duration=duration,
+                availability=availability,
+                preferences=prefs,
+                limit=1 if anchor is None else None,
             )
             if starts:
                 return _pick(starts, anchor, availability.zone), note

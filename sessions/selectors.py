@@ -26,6 +26,8 @@ from sessions.models import (
 )
 
 Status = Appointment.Status
+# Services refuse longer appointments; the range queries rely on it.
+MAX_APPOINTMENT_HOURS = 8
 
 
 # --- Access helpers: the one way views load each object (404 for anything unknown).
@@ -104,6 +106,19 @@ def display_name(user: User) -> str:
 # --- Time helpers (clinic time zone)
 
 
+def overlapping(start: datetime, end: datetime) -> dict:
+    """Filter for appointments overlapping [start, end), bounded on both sides of starts_at.
+
+    No appointment is longer than MAX_APPOINTMENT_HOURS, so the lower bound lets the
+    (…, starts_at) indexes read only the rows of the range, whatever the table's size.
+    """
+    return {
+        "starts_at__lt": end,
+        "starts_at__gt": start - timedelta(hours=MAX_APPOINTMENT_HOURS),
+        "ends_at__gt": start,
+    }
+
+
 def local_day_bounds(first: date, last: date) -> tuple[datetime, datetime]:
     zone = timezone.get_default_timezone()
     start = datetime.combine(first, time.min, tzinfo=zone)
@@ -144,7 +159,7 @@ def availability_for(
     if room is not None:
         who |= Q(room=room)
     busy = list(
-        Appointment.objects.filter(who, starts_at__lt=end, ends_at__gt=start)
+        Appointment.objects.filter(who, **overlapping(start, end))
         .exclude(status__in=RELEASED_STATUSES)
         .exclude(pk__in=exclude_ids)
         .values_list("starts_at", "ends_at")
@@ -253,9 +268,9 @@ def calendar_appointments(
     include_cancelled: bool = False,
 ) -> list[Appointment]:
     """Appointments at a location overlapping [start, end): one query, whatever the count."""
-    rows = Appointment.objects.filter(
-        location=location, starts_at__lt=end, ends_at__gt=start
-    ).select_related("patient", "protocol", "practitioner", "room")
+    rows = Appointment.objects.filter(location=location, **overlapping(start, end)).select_related(
+        "patient", "protocol", "practitioner", "room"
+    )
     if not include_cancelled:
         rows = rows.exclude(status__in=RELEASED_STATUSES)
     return list(rows.order_by("starts_at"))

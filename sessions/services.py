@@ -32,7 +32,7 @@ Kind = Appointment.Kind
 # Cancelling closer than this to the start counts as late (a common clinic policy).
 LATE_CANCEL_HOURS = 24
 CONSULTATION_MINUTES = 30
-MAX_APPOINTMENT = timedelta(hours=8)
+MAX_APPOINTMENT = timedelta(hours=selectors.MAX_APPOINTMENT_HOURS)
 
 CONSTRAINT_MESSAGES = {
     "appointment_no_practitioner_overlap": (

@@ -354,7 +354,7 @@ def calendar_events(request):
         start, end = selectors.local_day_bounds(today, today + timedelta(days=6))
     if location is None:
         return JsonResponse([], safe=False)
-    rows = Appointment.objects.filter(location=location, starts_at__lt=end, ends_at__gt=start)
+    rows = Appointment.objects.filter(location=location, **selectors.overlapping(start, end))
     rows = (
         rows.exclude(status=Status.CANCELLED)
         .select_related("patient", "protocol", "course")

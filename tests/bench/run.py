@@ -23,7 +23,9 @@ sys.path.insert(0, str(BASE_DIR))
 SUITES = [
     "tests.bench.patients_bench",
     "tests.bench.reminders_bench",
+    "tests.bench.sessions_bench",
     "tests.bench.pdf_bench",
+    "tests.bench.billing_bench",
 ]
 OUT = BASE_DIR / "var" / "bench" / "latest.json"
 
