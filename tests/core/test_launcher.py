@@ -1,0 +1,73 @@
+"""The launcher behind `make run` / `make test`: it stops whatever it started."""
+
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from mesoclinic import launcher
+
+
+def _sleeper(*, ignore_sigterm: bool = False) -> subprocess.Popen:
+    code = "import signal, time\n"
+    if ignore_sigterm:
+        code += "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+    code += "print('ready', flush=True)\ntime.sleep(120)\n"
+    child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    assert child.stdout.readline().strip() == "ready"
+    return child
+
+
+@pytest.fixture
+def restore_signals():
+    saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    yield
+    for sig, handler in saved.items():
+        signal.signal(sig, handler)
+
+
+def test_children_are_stopped_politely_then_killed(restore_signals, monkeypatch):
+    polite, stubborn = _sleeper(), _sleeper(ignore_sigterm=True)
+    real_wait_all = launcher._wait_all
+    monkeypatch.setattr(
+        launcher, "_wait_all", lambda children, timeout: real_wait_all(children, timeout=1)
+    )
+    try:
+        launcher._stop_children([polite, stubborn])
+    finally:
+        for child in (polite, stubborn):
+            child.stdout.close()
+    assert polite.returncode == -signal.SIGTERM
+    assert stubborn.returncode == -signal.SIGKILL
+    # While cleaning up, a second Ctrl-C or kill no longer interrupts the launcher.
+    assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_IGN
+
+
+def test_configured_servers_are_used_as_they_are(monkeypatch, tmp_path):
+    monkeypatch.setattr(launcher, "VAR_DIR", tmp_path)
+    monkeypatch.setattr(launcher, "DEV_ENV", tmp_path / "dev.env")
+    monkeypatch.setenv("DATABASE_URL", "postgres://db.example/clinic")
+    monkeypatch.setenv("REDIS_URL", "redis://redis.example/0")
+    assert launcher.prepare_environment("mesoclinic") is None
+    assert os.environ["DATABASE_URL"] == "postgres://db.example/clinic"
+    assert not (tmp_path / "broker").exists()
+    # A generated secret key is kept for the next run, readable by the owner only.
+    assert (tmp_path / "dev.env").read_text().startswith("SECRET_KEY=")
+    assert oct((tmp_path / "dev.env").stat().st_mode & 0o777) == "0o600"
+
+
+def test_without_redis_the_filesystem_broker_folders_exist(monkeypatch, tmp_path):
+    monkeypatch.setattr(launcher, "VAR_DIR", tmp_path)
+    monkeypatch.setattr(launcher, "DEV_ENV", tmp_path / "dev.env")
+    monkeypatch.setenv("DATABASE_URL", "postgres://db.example/clinic")
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    launcher.prepare_environment("mesoclinic")
+    assert {p.name for p in (tmp_path / "broker").iterdir()} == {"queue", "control", "processed"}
+
+
+def test_unknown_command_prints_usage(capsys, restore_signals):
+    assert launcher.main(["deploy"]) == 2
+    assert "make run" in capsys.readouterr().out
