@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -60,9 +60,10 @@ def session_documents(patient: Patient) -> list[SessionDocument]:
 
 
 def charted_sessions(patient: Patient) -> list[Appointment]:
-    """The patient's treatment sessions that have a chart, newest first."""
+    """The patient's sessions with a chart, or checked in and ready to chart; newest first."""
+    ready = Q(status__in=("checked_in", "in_treatment")) & ~Q(kind=Appointment.Kind.CONSULTATION)
     return list(
-        Appointment.objects.filter(patient=patient, chart__isnull=False)
+        Appointment.objects.filter(Q(chart__isnull=False) | ready, patient=patient)
         .select_related("protocol", "chart")
         .order_by("-starts_at")
     )

@@ -214,3 +214,10 @@ def test_a_booked_session_cannot_be_charted_yet(practitioner_client, session):
     assert "Check the patient in" in response.content.decode()
     assert practitioner_client.post(chart_url(session), good_post()).status_code == 409
     assert not SessionChart.objects.exists()
+
+
+def test_the_patient_page_links_to_the_chart_of_a_checked_in_session(practitioner_client, session):
+    page = practitioner_client.get(reverse("patients:detail", args=[session.patient.public_id]))
+    body = page.content.decode()
+    assert chart_url(session) in body
+    assert "Open the chart for" in body
