@@ -76,7 +76,7 @@ class ChartForm(forms.ModelForm):
         except InvalidOperation:
             self.add_error(None, f"{what}: {text!r} is not a number.")
             return None
-        if not value.is_finite() or value < 0 or value > 1000:
+        if not value.is_finite() or value < 0 or value >= 100:
             self.add_error(None, f"{what}: {text} is not a sensible amount.")
             return None
         return value.quantize(Decimal("0.01"))

@@ -124,6 +124,8 @@ def chart_errors(data: ChartInput, *, session_date: date) -> dict[str, list[str]
         label = f"{product.brand} lot {product.lot_number}".strip()
         if not product.brand.strip() or not product.lot_number.strip():
             _add(errors, "products", "Each product needs its brand and lot number.")
+        if len(product.brand) > 120 or len(product.name) > 120 or len(product.lot_number) > 60:
+            _add(errors, "products", f"{label[:40]}…: brand and name up to 120 characters, lot 60.")
         if product.expiry_date is None:
             _add(errors, "products", f"{label}: give the expiry date.")
         elif product.expiry_date < session_date:
@@ -161,6 +163,8 @@ def chart_errors(data: ChartInput, *, session_date: date) -> dict[str, list[str]
             f"({data.prp_yield_ml} mL).",
         )
     for event in data.adverse_events:
+        if len(event.action_taken) > 500:
+            _add(errors, "adverse_events", "Describe the action taken in 500 characters or fewer.")
         if not (event.type and event.severity and event.onset and event.action_taken.strip()):
             _add(
                 errors,

@@ -62,6 +62,13 @@ def test_saving_stores_lines_and_zone_codes(practitioner_client, session):
         ({"product_expiry": ["31/01/2027", "2026-12-31"]}, "is not a date"),
         ({"spin_g": ["20", "700"]}, "between 50 and 5000 g"),
         ({"needle_gauge": "60"}, "between 18 and 34"),
+        ({"volume_face_cheek_left": "150"}, "not a sensible amount"),
+        ({"product_lot": ["L" * 61, "L999"]}, "lot 60"),
+        ({"technique": "voodoo"}, "Select a valid choice"),
+        (
+            {"event_type": ["bruising"], "event_severity": ["mild"], "event_onset": ["after"]},
+            "action taken",
+        ),
     ],
 )
 def test_bad_input_is_refused_with_a_message_and_nothing_saved(
