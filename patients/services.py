@@ -307,11 +307,11 @@ def consent_sign(
         obj=signed,
         summary=f"Consent to {protocol.name} v{version.number} signed",
     )
-    transaction.on_commit(lambda: _enqueue_consent_pdf(signed.pk))
+    transaction.on_commit(lambda: consent_pdf_enqueue(signed.pk))
     return signed
 
 
-def _enqueue_consent_pdf(signed_consent_id: int) -> None:
+def consent_pdf_enqueue(signed_consent_id: int) -> None:
     from patients.tasks import signed_consent_pdf
 
     signed_consent_pdf.delay(signed_consent_id)

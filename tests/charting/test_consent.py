@@ -141,7 +141,9 @@ def test_withdrawal_is_recorded_and_blocks(practitioner_client, patient, face):
     assert selectors.current_signed_consent(patient=patient, protocol=face) == again
 
 
-def test_the_pdf_task_stores_the_pdf_once_with_name_version_hash_and_signatures(patient, face):
+def test_the_pdf_task_stores_the_pdf_once_with_name_version_hash_and_signatures(
+    patient, face, settings
+):
     signed = sign_consent(patient, face)
     assert signed_consent_pdf.apply(args=[signed.pk]).get() is True
     signed.refresh_from_db()
@@ -150,6 +152,7 @@ def test_the_pdf_task_stores_the_pdf_once_with_name_version_hash_and_signatures(
     with signed.pdf.open("rb") as handle:
         data = handle.read()
     text = pdf_text(data)
+    assert settings.CLINIC_NAME in text  # the clinic header
     assert patient.full_name in text
     assert face.name in text
     assert f"Version {signed.consent_version.number}" in text
