@@ -63,9 +63,9 @@ def price_list_current(*, on: date, location=None) -> PriceList | None:
 
 def session_prices(price_list: PriceList) -> dict[int, Decimal]:
     return dict(
-        Price.objects.filter(price_list=price_list, kind=Price.Kind.SESSION).values_list(
-            "protocol_id", "amount"
-        )
+        Price.objects.filter(price_list=price_list, kind=Price.Kind.SESSION)
+        .order_by()
+        .values_list("protocol_id", "amount")
     )
 
 
@@ -108,19 +108,20 @@ def comparison(
     wanted: list[tuple[int, str, int]],
     discount_percent: Decimal = ZERO,
     packages: list[pricing.PackageTerms] | None = None,
+    prices: dict[int, Decimal] | None = None,
 ) -> Comparison:
-    """Pay per session next to every applicable package, each with its totals."""
+    """Pay per session next to every applicable package, each with its totals.
+
+    An applicable package sells only protocols that were asked for, so the names
+    of the wanted protocols are all the names the options need.
+    """
     rules = policy()
-    prices = session_prices(price_list)
+    prices = session_prices(price_list) if prices is None else prices
     missing = [name for pid, name, n in wanted if n > 0 and pid not in prices]
     wanted = [w for w in wanted if w[0] in prices]
     names = {pid: name for pid, name, _ in wanted}
     if packages is None:
         packages = package_terms()
-    if any(pid not in names for p in packages for pid in p.protocol_ids):
-        from protocols.models import Protocol
-
-        names.update(dict(Protocol.objects.values_list("id", "name")))
     options = pricing.compare(
         wanted,
         single_prices=prices,

@@ -67,7 +67,12 @@ def quote_new(request, patient_id):
     location = _location_by_public_id(data.get("location") if data else None)
     price_list = selectors.price_list_current(on=today, location=location)
     prices = selectors.session_prices(price_list) if price_list else {}
-    protocols = list(Protocol.objects.bookable().filter(pk__in=prices).order_by("name"))
+    protocols = list(
+        Protocol.objects.bookable()
+        .filter(pk__in=list(prices))
+        .only("id", "name", "sessions_in_course")
+        .order_by("name")
+    )
     form = QuoteForm(data, protocols=protocols, locations=locations)
     if data is None:
         form = QuoteForm(protocols=protocols, locations=locations)
@@ -77,6 +82,7 @@ def quote_new(request, patient_id):
             price_list=price_list,
             wanted=form.wanted(),
             discount_percent=form.cleaned_data["discount_percent"],
+            prices=prices,
         )
     if request.method == "POST" and price_list is not None and form.is_valid():
         try:

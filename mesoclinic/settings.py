@@ -75,8 +75,9 @@ SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 # Signed patient links stop working after this many days.
 PATIENT_LINK_MAX_AGE_DAYS = env.int("PATIENT_LINK_MAX_AGE_DAYS", default=14)
 
+
 # --- Billing ----------------------------------------------------------------
-def envdecimal(name: str, default: str, maximum: int) -> "Decimal":
+def envdecimal(name: str, default: str, maximum: int):
     """A non-negative Decimal from the environment; a bad value stops start-up."""
     from decimal import Decimal, InvalidOperation
 

@@ -25,6 +25,7 @@ SUITES = [
     "tests.bench.reminders_bench",
     "tests.bench.sessions_bench",
     "tests.bench.pdf_bench",
+    "tests.bench.billing_bench",
 ]
 OUT = BASE_DIR / "var" / "bench" / "latest.json"
 
