@@ -21,16 +21,30 @@ Status = Appointment.Status
 # A maintenance reminder whose day passed longer ago than this is not sent late.
 MAINTENANCE_GRACE_DAYS = 14
 RESCHEDULE_KIND = "reschedule_request"
+UNUSED_IN_MESSAGES = (
+    "patient__allergies",
+    "patient__notes",
+    "protocol__description",
+    "protocol__evidence_note",
+    "protocol__risks",
+    "protocol__what_is_normal",
+    "protocol__warning_signs",
+)
 
 
 def appointment_for_message(appointment_id: int) -> Appointment | None:
-    return (
-        Appointment.objects.select_related(
-            "patient", "protocol", "course", "practitioner", "location", "room"
+    """One query with what an email or a link page shows (every reminder runs it).
+
+    The long clinical and catalogue texts are never part of an email: not loaded.
+    """
+    try:
+        return (
+            Appointment.objects.select_related("patient", "protocol", "practitioner", "location")
+            .defer(*UNUSED_IN_MESSAGES)
+            .get(pk=appointment_id)
         )
-        .filter(pk=appointment_id)
-        .first()
-    )
+    except Appointment.DoesNotExist:
+        return None
 
 
 def course_for_message(course_id: int) -> TreatmentPlan | None:

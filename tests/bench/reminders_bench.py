@@ -1,4 +1,9 @@
-"""10,000 due messages through one real Celery worker to a local SMTP sink."""
+"""10,000 due appointment reminders through one real Celery worker to a local SMTP sink.
+
+The reminders are the real `appointment_reminder` kind: the builder re-reads each
+appointment and its patient and renders the branded HTML + text email with its
+signed links, exactly as in production.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +12,43 @@ import subprocess
 import sys
 import time
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 NAME = "reminders"
 COUNT = 10_000
-KIND = "test_note"  # tests.support.outbox_kinds: renders and sends a full HTML + text email
+KIND = "appointment_reminder"
+# The bench's own clinic and practitioner, with one consultation every 30 minutes from
+# here on, so the appointments never clash with other suites and stay in the future.
+FIRST_START = datetime(2100, 1, 4, 9, 0, tzinfo=UTC)
+
+
+def _appointments(patients: list[int]) -> list[int]:
+    from django.contrib.auth.models import User
+
+    from sessions.models import Appointment, Location
+
+    location, _ = Location.objects.get_or_create(name="Bench reminders clinic")
+    practitioner, _ = User.objects.get_or_create(
+        username="bench-reminders", defaults={"first_name": "Bench", "last_name": "Doctor"}
+    )
+    mine = Appointment.objects.filter(location=location)
+    if mine.count() != len(patients):
+        mine.delete()
+        Appointment.objects.bulk_create(
+            [
+                Appointment(
+                    patient_id=patient_id,
+                    kind=Appointment.Kind.CONSULTATION,
+                    practitioner=practitioner,
+                    location=location,
+                    starts_at=FIRST_START + timedelta(minutes=30 * i),
+                    ends_at=FIRST_START + timedelta(minutes=30 * i + 30),
+                )
+                for i, patient_id in enumerate(patients)
+            ],
+            batch_size=2_000,
+        )
+    return list(mine.order_by("id").values_list("id", "patient_id", "patient__email"))
 
 
 def generate(ctx: dict) -> None:
@@ -20,28 +57,39 @@ def generate(ctx: dict) -> None:
 
     from mesoclinic.models import OutboundMessage
     from patients.models import Patient
+    from sessions.models import Appointment
 
     run = uuid.uuid4().hex[:8]
     ctx["reminder_run"] = run
-    patients = list(Patient.objects.order_by("id").values_list("id", "email")[:COUNT])
-    patient_type = ContentType.objects.get_for_model(Patient)
+    # A run stopped half-way leaves due rows behind; they must not feed this run.
+    OutboundMessage.objects.filter(
+        offset_key__startswith="bench-", state__in=["pending", "sending"]
+    ).update(state="cancelled", last_error="Left by an earlier bench run")
+    patients = list(
+        Patient.objects.exclude(email="")
+        .filter(archived_at__isnull=True, preferred_channel="email", consents_to_transactional=True)
+        .order_by("id")
+        .values_list("id", flat=True)[:COUNT]
+    )
+    appointments = _appointments(patients)
+    appointment_type = ContentType.objects.get_for_model(Appointment)
     due = timezone.now() - timedelta(minutes=1)
     OutboundMessage.objects.bulk_create(
         [
             OutboundMessage(
                 kind=KIND,
-                subject_type=patient_type,
+                subject_type=appointment_type,
                 subject_id=pk,
                 offset_key=f"bench-{run}",
-                patient_id=pk,
+                patient_id=patient_id,
                 recipient=email,
                 due_at=due,
             )
-            for pk, email in patients
+            for pk, patient_id, email in appointments
         ],
         batch_size=5_000,
     )
-    ctx["reminders_due"] = len(patients)
+    ctx["reminders_due"] = len(appointments)
 
 
 def measure(ctx: dict) -> dict[str, float]:

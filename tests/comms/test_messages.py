@@ -16,6 +16,7 @@ from patients.models import Patient
 from sessions import reminders, services
 from sessions.models import TreatmentPlan
 from sessions.scheduling import add_months
+from sessions.tasks import schedule_course_messages
 from tests.comms.conftest import NOW, book, complete_session, local, messages_of
 
 pytestmark = pytest.mark.usefixtures("clock")
@@ -238,7 +239,7 @@ class TestCourseMessages:
         assert reminders.course_messages_schedule() == 0  # the window is weeks away
         window_opens = first.starts_at + timedelta(days=course.min_interval_days)
         clock.move_to(window_opens - timedelta(hours=2))
-        assert reminders.course_messages_schedule() == 1
+        assert schedule_course_messages.apply().get() == 1  # the hourly beat task
         assert reminders.course_messages_schedule() == 0  # idempotent
         row = messages_of(course, "next_session_due").get()
         assert row.offset_key == "2:0"
