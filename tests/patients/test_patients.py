@@ -276,3 +276,57 @@ def test_query_counts_do_not_grow_with_patients(practitioner_client):
     # Later issues add panels to the patient page (sessions, consents, billing), each a
     # constant number of queries; the page stays well under this ceiling.
     assert small["detail"] <= 20
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "message"),
+    [
+        ({"date_of_birth": "2999-01-01"}, "date_of_birth", "cannot be in the future"),
+        ({"phone": "+44 79"}, "phone", "not valid"),
+        ({"email": "jo@@example"}, "email", "valid email"),
+        ({"allergies": "x" * 2001}, "allergies", "at most 2000"),
+        ({"fitzpatrick_type": "7"}, "fitzpatrick_type", "valid choice"),
+        ({"sex": "unicorn"}, "sex", "valid choice"),
+    ],
+)
+def test_editing_with_bad_input_changes_nothing(frontdesk_client, change, field, message):
+    patient = PatientFactory(first_name="Edith", phone="+447911000111")
+    before = Patient.objects.filter(pk=patient.pk).values().get()
+    response = frontdesk_client.post(
+        reverse("patients:edit", args=[patient.public_id]), {**VALID, **change}
+    )
+    assert response.status_code == 200
+    assert message in " ".join(response.context["form"].errors[field])
+    assert Patient.objects.filter(pk=patient.pk).values().get() == before
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "message"),
+    [
+        ({"other_information": "x" * 4001}, "other_information", "at most 4000"),
+        ({"current_medications": "x" * 2001}, "current_medications", "at most 2000"),
+        ({"taken_on": ""}, "taken_on", "required"),
+        ({"taken_on": "31/02/2026"}, "taken_on", "valid date"),
+    ],
+)
+def test_bad_screening_input_saves_nothing(practitioner_client, patient, change, field, message):
+    data = {"taken_on": timezone.localdate().isoformat(), "smoker": "on", **change}
+    response = practitioner_client.post(
+        reverse("patients:screening_create", args=[patient.public_id]), data
+    )
+    assert response.status_code == 200
+    assert message in " ".join(response.context["form"].errors[field])
+    assert not Screening.objects.exists()
+
+
+def test_a_tampered_patient_id_never_reaches_another_record(practitioner_client, patient):
+    other = PatientFactory()
+    url = reverse("patients:edit", args=[patient.public_id])
+    tampered = url.replace(str(patient.public_id), str(patient.public_id)[:-1] + "0")
+    if tampered == url:
+        tampered = url.replace(str(patient.public_id), str(patient.public_id)[:-1] + "1")
+    assert practitioner_client.post(tampered, {**VALID}).status_code == 404
+    assert practitioner_client.get(f"/patients/{other.pk}/").status_code == 404
+    assert practitioner_client.get("/patients/not-a-uuid/screening/").status_code == 404
+    patient.refresh_from_db()
+    assert patient.first_name != "Josephine"

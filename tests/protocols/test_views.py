@@ -129,6 +129,8 @@ def test_manager_clones_edits_consent_and_retires(manager_client, catalogue):
         ({"ci-smoker": "fatal"}, None, "valid choice"),
         ({"spin-0-g_force": "9000"}, None, "less than or equal to 5000"),
         ({"after-0-duration_unit": ""}, None, "Hours or days?"),
+        ({"spin-TOTAL_FORMS": "abc"}, None, "ManagementForm data is missing or has been tampered"),
+        ({"pre-TOTAL_FORMS": "100000"}, None, "Please submit at most 1000 forms."),
     ],
 )
 def test_bad_protocol_input_is_refused_next_to_the_field_and_nothing_changes(
