@@ -772,24 +772,22 @@ def _appointment_day(appointment) -> date:
     return timezone.localtime(appointment.starts_at).date()
 
 
-def _price_list_for(appointment) -> PriceList:
-    price_list = selectors.price_list_current(
-        on=_appointment_day(appointment), location=appointment.location
-    )
-    if price_list is None:
-        raise BillingError("No price list is in force for this date; a manager must add one.")
-    return price_list
-
-
 @dataclass(frozen=True)
 class SessionCharge:
     credit_use: CreditUse | None = None
     invoice: Invoice | None = None
+    # Why nothing was charged, when nothing was (no price list in force: billing unused).
+    not_charged: str = ""
 
 
 def session_credit_consume(*, appointment, by) -> SessionCharge:
     """A completed appointment is paid: by a credit of a matching purchase (oldest valid
     first) or else by an invoice for the session. Idempotent per appointment.
+
+    Call it inside the transaction that completes the appointment. With no price list
+    in force nothing is charged (the clinic does not bill through Mesoclinic); a list
+    without a price for the protocol raises BillingError, which a manager must fix.
+    `by` may be None (a task); the invoice is then created in the practitioner's name.
     """
     from sessions.models import Appointment
 
@@ -833,7 +831,9 @@ def session_credit_consume(*, appointment, by) -> SessionCharge:
                 location_id=appointment.location_id,
             )
             return SessionCharge(credit_use=use)
-        price_list = _price_list_for(appointment)
+        price_list = selectors.price_list_current(on=day, location=appointment.location)
+        if price_list is None:
+            return SessionCharge(not_charged="No price list is in force for this date.")
         if kind == Appointment.Kind.CONSULTATION:
             if price_list.consultation_fee <= 0:
                 return SessionCharge()
@@ -857,7 +857,7 @@ def session_credit_consume(*, appointment, by) -> SessionCharge:
         invoice = _invoice_create(
             patient=appointment.patient,
             lines=[line],
-            by=by,
+            by=by or appointment.practitioner,
             appointment=appointment,
             location=appointment.location,
             practitioner=appointment.practitioner,
@@ -904,7 +904,7 @@ def appointment_fee_charge(*, appointment, by) -> Invoice | None:
         return _invoice_create(
             patient=appointment.patient,
             lines=[pricing.Line(f"{label} on {when:%d %b %Y %H:%M}", 1, fee)],
-            by=by,
+            by=by or appointment.practitioner,
             appointment=appointment,
             location=appointment.location,
             practitioner=appointment.practitioner,

@@ -349,3 +349,20 @@ def test_location_price_list_wins(catalogue):
     assert selectors.price_list_current(on=TODAY, location=None) == clinic
     assert selectors.price_list_current(on=datetime.date(2025, 1, 1)) is None
     assert timezone.now() == NOW
+
+
+def test_session_without_price_list_or_price(patient, catalogue, practitioner):
+    (first,) = course_appointments(
+        patient, catalogue[SCALP], practitioner, first=NOW + datetime.timedelta(days=1), count=1
+    )
+    charge = services.session_credit_consume(appointment=first, by=None)
+    assert charge.not_charged and charge.invoice is None and charge.credit_use is None
+    price_list(catalogue)
+    charge = services.session_credit_consume(appointment=first, by=None)
+    assert charge.invoice.created_by == practitioner  # a task completed it: no user
+    other = catalogue["Hair mesotherapy"]
+    (unpriced,) = course_appointments(
+        patient, other, practitioner, first=NOW + datetime.timedelta(days=2), count=1
+    )
+    with pytest.raises(services.BillingError, match="no price for Hair mesotherapy"):
+        services.session_credit_consume(appointment=unpriced, by=practitioner)
