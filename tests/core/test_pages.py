@@ -166,3 +166,29 @@ def test_dates_follow_the_clinic_locale():
     )
     assert german.stdout.strip() == "de-de 9 März 2026", german.stderr
     assert settings.LANGUAGE_CODE == "en-gb"
+
+
+def test_manager_browses_the_audit_log_by_patient_across_pages(
+    manager_client, django_assert_max_num_queries
+):
+    ada = PatientFactory(first_name="Ada", last_name="Lovelace")
+    bob = PatientFactory(first_name="Bob", last_name="Stone")
+    AuditEvent.objects.bulk_create(
+        [
+            AuditEvent(actor_label="practitioner", patient=ada, action="view", summary=f"v{i}")
+            for i in range(60)
+        ]
+        + [AuditEvent(actor_label="frontdesk", patient=bob, action="change", summary="Edited")]
+    )
+    with django_assert_max_num_queries(6):
+        first = manager_client.get(reverse("audit_log"))
+    assert len(first.context["page"]) == 50
+    assert "Page 1 of 2" in first.content.decode()
+    filtered = manager_client.get(reverse("audit_log"), {"patient": "lovelace"})
+    assert {e.patient_id for e in filtered.context["page"]} == {ada.pk}
+    page_two = manager_client.get(reverse("audit_log"), {"patient": "lovelace", "page": "2"})
+    body = page_two.content.decode()
+    assert len(page_two.context["page"]) == 10
+    assert "Page 2 of 2" in body and "?patient=lovelace&page=1" in body
+    bob_only = manager_client.get(reverse("audit_log"), {"patient": "Stone", "action": "change"})
+    assert [e.summary for e in bob_only.context["page"]] == ["Edited"]
