@@ -14,9 +14,7 @@ from sessions.models import Absence, Closure, Location, Room, WorkingHours
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 TIME = forms.TimeInput(attrs={"type": "time", "step": 300}, format="%H:%M")
 DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
-SESSION_TIME = forms.DateTimeInput(
-    attrs={"type": "datetime-local", "class": "form-control", "step": 300}, format="%Y-%m-%dT%H:%M"
-)
+SESSION_TIME_ATTRS = {"type": "datetime-local", "class": "form-control", "step": 300}
 WEEKDAY_CHOICES = WorkingHours.Weekday.choices
 # The calendar sends clinic-local times without an offset; an offset is accepted too.
 ISO_FORMATS = ["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M%z", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M"]
@@ -245,7 +243,7 @@ class SessionTimesForm(forms.Form):
         for n in sequences:
             self.fields[f"session_{n}"] = forms.DateTimeField(
                 widget=forms.DateTimeInput(
-                    attrs={**SESSION_TIME.attrs, "aria-label": f"Session {n}"},
+                    attrs={**SESSION_TIME_ATTRS, "aria-label": f"Session {n}"},
                     format="%Y-%m-%dT%H:%M",
                 ),
                 input_formats=["%Y-%m-%dT%H:%M"],
