@@ -215,6 +215,11 @@ class Quote(models.Model):
     deposit = money_field()
     tax_rate = models.DecimalField(max_digits=5, decimal_places=2)
     prices_include_tax = models.BooleanField()
+    # A recent consultation's fee, taken off this first treatment.
+    consultation_invoice = models.ForeignKey(
+        "Invoice", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    consultation_deduction = money_field(default=Decimal("0"))
     # Every option shown side by side when the quote was made (for the page and PDF).
     comparison = models.JSONField(default=list)
     valid_until = models.DateField()
@@ -411,6 +416,11 @@ class Invoice(models.Model):
     reason = models.CharField(max_length=200, blank=True)
     subtotal = money_field(default=Decimal("0"))
     discount = money_field(default=Decimal("0"))
+    # The consultation invoice whose fee this (first treatment) invoice takes off, once.
+    consultation_deducted = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="deducted_by"
+    )
+    deduction = money_field(default=Decimal("0"))
     net = money_field(default=Decimal("0"))
     tax = money_field(default=Decimal("0"))
     total = money_field(default=Decimal("0"))

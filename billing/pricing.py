@@ -56,6 +56,7 @@ class Totals:
     total: Decimal  # what the patient pays
     deposit: Decimal
     line_amounts: tuple[Decimal, ...] = field(default=())
+    deduction: Decimal = ZERO
 
 
 def check_price(amount: Decimal, what: str = "A price") -> None:
@@ -93,12 +94,16 @@ def totals(
     *,
     discount_percent: Decimal = ZERO,
     deposit_percent: Decimal | None = None,
+    deduction: Decimal = ZERO,
 ) -> Totals:
     """Subtotal, discount, tax, total and deposit of some lines.
 
     The subtotal is exactly the sum of the line amounts; net + tax = total, always.
+    `deduction` (a consultation fee taken off the first treatment) comes off after the
+    percentage discount, as far as there is something left to take it from.
     """
     check_discount(discount_percent)
+    check_price(deduction, "A deduction")
     for line in lines:
         check_price(line.unit_price)
         if line.quantity < 0:
@@ -106,7 +111,8 @@ def totals(
     amounts = tuple(line.amount(policy.exponent) for line in lines)
     subtotal = sum(amounts, ZERO)
     discount = min(subtotal, q(subtotal * discount_percent / HUNDRED, policy.exponent))
-    net, tax, total = tax_split(subtotal - discount, policy)
+    deducted = min(subtotal - discount, q(deduction, policy.exponent))
+    net, tax, total = tax_split(subtotal - discount - deducted, policy)
     pct = policy.deposit_percent if deposit_percent is None else deposit_percent
     deposit = min(total, q(total * pct / HUNDRED, policy.exponent))
     return Totals(
@@ -117,6 +123,7 @@ def totals(
         total=total,
         deposit=deposit,
         line_amounts=amounts,
+        deduction=deducted,
     )
 
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.conf import settings
 from django.db.models import Q, QuerySet, Sum
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
 from billing import pricing
 from billing.models import Invoice, Package, Payment, Price, PriceList, Purchase, Quote
@@ -89,6 +90,48 @@ def package_terms(packages: QuerySet[Package] | None = None) -> list[pricing.Pac
 
 
 @dataclass(frozen=True)
+class ConsultationCredit:
+    invoice: Invoice
+    consulted_on: date
+    amount: Decimal
+
+
+def consultation_credit(*, patient, on: date) -> ConsultationCredit | None:
+    """A consultation invoiced within BILLING_CONSULTATION_DEDUCT_DAYS before `on`, whose
+    fee has not yet been taken off a treatment (the most recent one)."""
+    days = settings.BILLING_CONSULTATION_DEDUCT_DAYS
+    if days <= 0:
+        return None
+    zone = timezone.get_default_timezone()
+    invoice = (
+        Invoice.objects.filter(
+            patient=patient,
+            kind=Invoice.Kind.INVOICE,
+            status=Invoice.Status.ISSUED,
+            appointment__kind="consultation",
+            appointment__starts_at__gte=datetime.combine(
+                on - timedelta(days=days), time.min, tzinfo=zone
+            ),
+            appointment__starts_at__lt=datetime.combine(
+                on + timedelta(days=1), time.min, tzinfo=zone
+            ),
+            deducted_by__isnull=True,
+            credit_notes__isnull=True,
+        )
+        .select_related("appointment")
+        .order_by("-appointment__starts_at")
+        .first()
+    )
+    if invoice is None:
+        return None
+    consulted_on = timezone.localtime(invoice.appointment.starts_at).date()
+    amount = pricing.consultation_deduction(
+        fee=invoice.total, consulted_on=consulted_on, treated_on=on, within_days=days
+    )
+    return ConsultationCredit(invoice, consulted_on, amount) if amount > 0 else None
+
+
+@dataclass(frozen=True)
 class Comparison:
     options: list[pricing.Option]
     totals: dict[str, pricing.Totals]  # per option key, after the quote's discount
@@ -109,6 +152,7 @@ def comparison(
     discount_percent: Decimal = ZERO,
     packages: list[pricing.PackageTerms] | None = None,
     prices: dict[int, Decimal] | None = None,
+    deduction: Decimal = ZERO,
 ) -> Comparison:
     """Pay per session next to every applicable package, each with its totals.
 
@@ -131,7 +175,9 @@ def comparison(
         policy=rules,
     )
     totals = {
-        o.key: pricing.totals(priced_lines(o), rules, discount_percent=discount_percent)
+        o.key: pricing.totals(
+            priced_lines(o), rules, discount_percent=discount_percent, deduction=deduction
+        )
         for o in options
     }
     return Comparison(options=options, totals=totals, missing_prices=missing)

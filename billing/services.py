@@ -204,8 +204,12 @@ def quote_create(
     rules = selectors.policy()
     if discount_percent > 0 and not discount_reason.strip():
         raise BillingError("Say why the discount is given.")
+    consultation = selectors.consultation_credit(patient=patient, on=today)
     found = selectors.comparison(
-        price_list=price_list, wanted=wanted, discount_percent=discount_percent
+        price_list=price_list,
+        wanted=wanted,
+        discount_percent=discount_percent,
+        deduction=consultation.amount if consultation else ZERO,
     )
     if found.missing_prices:
         raise BillingError(
@@ -241,6 +245,8 @@ def quote_create(
             deposit=figures.deposit,
             tax_rate=rules.tax_rate_percent,
             prices_include_tax=rules.prices_include_tax,
+            consultation_invoice=consultation.invoice if consultation else None,
+            consultation_deduction=figures.deduction,
             comparison=[_option_json(o, found.totals[o.key]) for o in found.options],
             valid_until=today + timedelta(days=settings.BILLING_QUOTE_VALID_DAYS),
             valid_months=option.valid_months or 12,
@@ -280,6 +286,7 @@ def _option_json(option: pricing.Option, figures: pricing.Totals) -> dict:
         "saving": str(option.saving),
         "saving_percent": str(option.saving_percent),
         "discount": str(figures.discount),
+        "deduction": str(figures.deduction),
         "tax": str(figures.tax),
         "total": str(figures.total),
         "deposit": str(figures.deposit),
@@ -366,6 +373,14 @@ def quote_accept(
             )
         rules = selectors.policy()
         lines = list(quote.lines.all())
+        if (
+            quote.consultation_deduction
+            and Invoice.objects.filter(consultation_deducted=quote.consultation_invoice_id).exists()
+        ):
+            raise BillingError(
+                "The consultation fee in this quote was already taken off another treatment; "
+                "make a new quote."
+            )
         purchase = Purchase.objects.create(
             patient=quote.patient,
             quote=quote,
@@ -406,6 +421,10 @@ def quote_accept(
             purchase=purchase,
             location=quote.location,
             discount_percent=quote.discount_percent,
+            deduction=quote.consultation_deduction,
+            consultation_deducted=quote.consultation_invoice
+            if quote.consultation_deduction
+            else None,
             tax_rate=quote.tax_rate,
             prices_include_tax=quote.prices_include_tax,
             now=now,
@@ -482,6 +501,8 @@ def _invoice_create(
     tax_rate: Decimal | None = None,
     prices_include_tax: bool | None = None,
     practitioner=None,
+    deduction: Decimal = ZERO,
+    consultation_deducted: Invoice | None = None,
     now: datetime | None = None,
 ) -> Invoice:
     """Create and issue in the caller's transaction. Numbered last, to hold the lock briefly."""
@@ -495,7 +516,9 @@ def _invoice_create(
             if prices_include_tax is None
             else prices_include_tax,
         )
-    figures = _checked(pricing.totals, lines, rules, discount_percent=discount_percent)
+    figures = _checked(
+        pricing.totals, lines, rules, discount_percent=discount_percent, deduction=deduction
+    )
     invoice = Invoice.objects.create(
         kind=kind,
         patient=patient,
@@ -506,6 +529,8 @@ def _invoice_create(
         reason=reason,
         subtotal=figures.subtotal,
         discount=figures.discount,
+        deduction=figures.deduction,
+        consultation_deducted=consultation_deducted if figures.deduction else None,
         net=figures.net,
         tax=figures.tax,
         total=figures.total,
@@ -854,6 +879,9 @@ def session_credit_consume(*, appointment, by) -> SessionCharge:
             line = pricing.Line(
                 f"Session: {appointment.protocol}", 1, price, appointment.protocol_id
             )
+        consultation = None
+        if kind != Appointment.Kind.CONSULTATION:
+            consultation = selectors.consultation_credit(patient=appointment.patient, on=day)
         invoice = _invoice_create(
             patient=appointment.patient,
             lines=[line],
@@ -861,6 +889,8 @@ def session_credit_consume(*, appointment, by) -> SessionCharge:
             appointment=appointment,
             location=appointment.location,
             practitioner=appointment.practitioner,
+            deduction=consultation.amount if consultation else ZERO,
+            consultation_deducted=consultation.invoice if consultation else None,
         )
         return SessionCharge(invoice=invoice)
 

@@ -76,6 +76,7 @@ def quote_new(request, patient_id):
     form = QuoteForm(data, protocols=protocols, locations=locations)
     if data is None:
         form = QuoteForm(protocols=protocols, locations=locations)
+    consultation = selectors.consultation_credit(patient=patient, on=today)
     found = None
     if price_list is not None and form.is_bound and form.is_valid() and form.wanted():
         found = selectors.comparison(
@@ -83,6 +84,7 @@ def quote_new(request, patient_id):
             wanted=form.wanted(),
             discount_percent=form.cleaned_data["discount_percent"],
             prices=prices,
+            deduction=consultation.amount if consultation else ZERO,
         )
     if request.method == "POST" and price_list is not None and form.is_valid():
         try:
@@ -118,6 +120,7 @@ def quote_new(request, patient_id):
         "price_list": price_list,
         "prices": prices,
         "found": found,
+        "consultation": consultation,
         "policy": selectors.policy(),
     }
     if request.htmx:

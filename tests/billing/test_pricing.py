@@ -24,14 +24,17 @@ lines = st.lists(
 )
 
 
-@given(lines=lines, policy=policies, discount=percent)
-def test_totals_add_up(lines, policy, discount):
-    t = pricing.totals(lines, policy, discount_percent=discount)
+@given(lines=lines, policy=policies, discount=percent, deduction=money)
+def test_totals_add_up(lines, policy, discount, deduction):
+    t = pricing.totals(lines, policy, discount_percent=discount, deduction=deduction)
     assert t.subtotal == sum(t.line_amounts, Decimal(0))
     assert t.line_amounts == tuple(pricing.q(li.unit_price * li.quantity, CENT) for li in lines)
     assert t.net + t.tax == t.total
-    assert t.total == t.subtotal - t.discount + (0 if policy.prices_include_tax else t.tax)
+    assert t.total == t.subtotal - t.discount - t.deduction + (
+        0 if policy.prices_include_tax else t.tax
+    )
     assert Decimal(0) <= t.discount <= t.subtotal
+    assert Decimal(0) <= t.deduction <= min(deduction, t.subtotal - t.discount)
     assert Decimal(0) <= t.deposit <= t.total
     for amount in (t.subtotal, t.discount, t.net, t.tax, t.total, t.deposit):
         assert amount == amount.quantize(CENT)

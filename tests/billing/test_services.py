@@ -366,3 +366,63 @@ def test_session_without_price_list_or_price(patient, catalogue, practitioner):
     )
     with pytest.raises(services.BillingError, match="no price for Hair mesotherapy"):
         services.session_credit_consume(appointment=unpriced, by=practitioner)
+
+
+def _consultation(patient, practitioner, starts_at):
+    from sessions.models import Appointment, Location
+
+    return Appointment.objects.create(
+        patient=patient,
+        kind=Appointment.Kind.CONSULTATION,
+        practitioner=practitioner,
+        location=Location.objects.get_or_create(name="Harley Street")[0],
+        starts_at=starts_at,
+        ends_at=starts_at + datetime.timedelta(minutes=30),
+        status=Appointment.Status.COMPLETED,
+    )
+
+
+def test_consultation_fee_is_taken_off_the_first_treatment_once(
+    patient, catalogue, frontdesk, practitioner
+):
+    pl = price_list(catalogue)
+    package = scalp_package(catalogue)
+    visit = _consultation(patient, practitioner, NOW - datetime.timedelta(days=10))
+    consultation = services.session_credit_consume(appointment=visit, by=practitioner).invoice
+    assert consultation.total == Decimal("100.00")
+    quote = services.quote_create(
+        patient=patient,
+        price_list=pl,
+        wanted=[(catalogue[SCALP].pk, SCALP, 3)],
+        option_key=f"package:{package.public_id}",
+        by=frontdesk,
+        today=TODAY,
+    )
+    assert quote.consultation_deduction == Decimal("100.00")
+    assert quote.total == Decimal("1050.00")
+    purchase = services.quote_accept(quote=quote, by=frontdesk, today=TODAY)
+    invoice = selectors.purchase_invoice(purchase)
+    assert invoice.total == Decimal("1050.00") and invoice.deduction == Decimal("100.00")
+    assert invoice.consultation_deducted == consultation
+    # Used once: the next quote pays in full.
+    assert selectors.consultation_credit(patient=patient, on=TODAY) is None
+
+
+def test_consultation_too_long_ago_or_deducted_from_a_single_session(
+    patient, catalogue, practitioner
+):
+    price_list(catalogue)
+    old = _consultation(patient, practitioner, NOW - datetime.timedelta(days=45))
+    services.session_credit_consume(appointment=old, by=practitioner)
+    assert selectors.consultation_credit(patient=patient, on=TODAY) is None
+    recent = _consultation(patient, practitioner, NOW - datetime.timedelta(days=3))
+    services.session_credit_consume(appointment=recent, by=practitioner)
+    (session,) = course_appointments(
+        patient, catalogue[SCALP], practitioner, first=NOW + datetime.timedelta(days=1), count=1
+    )
+    invoice = services.session_credit_consume(appointment=session, by=practitioner).invoice
+    assert (invoice.subtotal, invoice.deduction, invoice.total) == (
+        Decimal("450.00"),
+        Decimal("100.00"),
+        Decimal("350.00"),
+    )
