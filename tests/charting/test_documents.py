@@ -220,3 +220,26 @@ def test_until_keeps_the_clock_time_across_the_spring_clock_change():
     saturday = datetime.datetime(2026, 3, 28, 14, 0, tzinfo=LONDON)
     [line] = aftercare.care_lines([("x", 24)], finished_at=saturday)
     assert line.until_label == "until tomorrow 14:00"
+
+
+def test_demo_data_charts_completed_sessions_with_their_documents(
+    patient, face, practitioner, manager, frontdesk
+):
+    from mesoclinic import roles
+    from sessions.charting_demo import load_demo_charting
+    from tests.charting.conftest import make_session
+
+    appointment = make_session(
+        patient,
+        face,
+        practitioner,
+        start=timezone.now() - datetime.timedelta(days=14),
+        status="completed",
+    )
+    users = {roles.PRACTITIONER: practitioner, roles.MANAGER: manager, roles.FRONT_DESK: frontdesk}
+    load_demo_charting(users=users)
+    load_demo_charting(users=users)  # idempotent
+    appointment.refresh_from_db()
+    assert appointment.chart.is_signed
+    assert set(appointment.documents.values_list("kind", flat=True)) == {"aftercare", "chart"}
+    assert patient.signed_consents.get().pdf

@@ -122,4 +122,7 @@ class Command(BaseCommand):
             from billing.demo import load_demo_billing
 
             load_demo_billing(users=users)
+            from sessions.charting_demo import load_demo_charting
+
+            load_demo_charting(users=users)
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
