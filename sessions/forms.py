@@ -256,7 +256,7 @@ class SessionTimesForm(forms.Form):
 
 
 class FindSlotForm(forms.Form):
-    location = forms.ModelChoiceField(queryset=Location.objects.none())
+    location = forms.ModelChoiceField(queryset=Location.objects.none(), to_field_name="public_id")
     protocol = forms.ModelChoiceField(
         queryset=Protocol.objects.bookable(), required=False, help_text="Empty: a consultation."
     )

@@ -405,13 +405,18 @@ def today(request):
 
 @roles.role_required(roles.STAFF)
 def find_slot(request):
-    form = forms.FindSlotForm(
-        request.GET or None,
-        initial={
-            "first_day": timezone.localdate(),
-            "last_day": timezone.localdate() + timedelta(days=14),
-        },
-    )
+    first = parse_date(request.GET.get("first_day") or "") or timezone.localdate()
+    defaults = {
+        "first_day": first.isoformat(),
+        "last_day": (first + timedelta(days=14)).isoformat(),
+    }
+    form = forms.FindSlotForm({**defaults, **request.GET.dict()} if request.GET else None)
+    patient = None
+    if request.GET.get("patient"):
+        try:
+            patient = patient_for_staff(request.GET["patient"])
+        except (Http404, ValidationError):
+            patient = None
     results = []
     if request.GET and form.is_valid():
         data = form.cleaned_data
@@ -441,7 +446,11 @@ def find_slot(request):
                 results.append((start, person))
         results.sort(key=lambda r: (r[0], r[1].pk))
         results = results[:15]
-    return render(request, "sessions/find_slot.html", {"form": form, "results": results})
+    return render(
+        request,
+        "sessions/find_slot.html",
+        {"form": form, "results": results, "patient": patient},
+    )
 
 
 # --- Appointments
@@ -463,6 +472,10 @@ def appointment_create(request):
         "day": _local(start).date() if start else timezone.localdate(),
         "start": _local(start).time() if start else None,
     }
+    if request.GET.get("kind") in ("consultation", "maintenance"):
+        initial["kind"] = request.GET["kind"]
+    if request.GET.get("protocol", "").isdigit():
+        initial["protocol"] = request.GET["protocol"]
     _, location = _pick_location(request)
     if location is not None:
         initial["location"] = location.pk

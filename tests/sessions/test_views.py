@@ -514,7 +514,7 @@ class TestPanelsAndLists:
         r = frontdesk_client.get(
             reverse("sessions:find_slot"),
             {
-                "location": location.public_id and location.pk,
+                "location": location.public_id,
                 "protocol": face.pk,
                 "first_day": "2026-03-03",
                 "last_day": "2026-03-05",
@@ -523,6 +523,32 @@ class TestPanelsAndLists:
         page = r.content.decode()
         assert "Tue 03 Mar 2026 09:00" in page
         assert "Tue 03 Mar 2026 10:00" not in page  # booked
+
+
+class TestMaintenance:
+    def test_finished_course_offers_a_maintenance_slot(
+        self, frontdesk_client, frontdesk, course, working_practitioner, patient, clock
+    ):
+        from tests.charting.helpers import ready_to_complete
+        from tests.factories import ScreeningFactory
+
+        for n in (1, 2, 3):
+            a = course.appointments.get(sequence=n)
+            clock.move_to(a.starts_at)
+            ScreeningFactory(
+                patient=patient, taken_on=a.starts_at.date(), recorded_by=working_practitioner
+            )
+            services.appointment_check_in(appointment=a, by=working_practitioner)
+            ready_to_complete(a, working_practitioner)
+            services.appointment_complete(appointment=a, by=working_practitioner)
+        frontdesk_client.force_login(frontdesk)
+        page = frontdesk_client.get(reverse("patients:detail", args=[patient.public_id]))
+        text = page.content.decode()
+        assert "3 of 3 done" in text and "Maintenance proposed from" in text
+        link = text.split('href="/schedule/find/?')[1].split('"')[0].replace("&amp;", "&")
+        found = frontdesk_client.get("/schedule/find/?" + link).content.decode()
+        assert "Find the next free slot for" in found
+        assert "kind=maintenance" in found
 
 
 class TestFeed:
