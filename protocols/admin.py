@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.urls import reverse
 
 from protocols.models import (
     CareInstruction,
@@ -43,6 +44,21 @@ class ProtocolAdmin(admin.ModelAdmin):
     list_filter = ("indication", "technique", "is_active")
     search_fields = ("name",)
     inlines = [SpinInline, IngredientInline, ContraindicationInline, CareInline]
+
+    # Protocols change only through the catalogue editor, whose service checks the
+    # whole protocol (spacing, spins, aftercare, names) and keeps a consent version;
+    # the admin shows them and links there.
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def view_on_site(self, obj):
+        return reverse("protocols:detail", args=[obj.pk])
 
 
 @admin.register(ConsentVersion)

@@ -297,3 +297,20 @@ def test_seed_command_twice_changes_nothing_and_keeps_clinic_edits(catalogue):
     ) == counts
     face.refresh_from_db()
     assert face.session_minutes == 75
+
+
+def test_admin_shows_protocols_but_changes_go_through_the_editor(client, catalogue):
+    from tests.conftest import make_user
+
+    manager = make_user("boss", "manager", is_staff=True)
+    client.force_login(manager)
+    protocol = catalogue["PRP face rejuvenation"]
+    change_url = reverse("admin:protocols_protocol_change", args=[protocol.pk])
+    page = client.get(change_url)
+    assert page.status_code == 200
+    assert reverse("protocols:detail", args=[protocol.pk]) in page.content.decode()
+    response = client.post(change_url, {"name": "Renamed", "min_interval_days": "99"})
+    assert response.status_code == 403
+    assert client.get(reverse("admin:protocols_protocol_add")).status_code == 403
+    protocol.refresh_from_db()
+    assert protocol.name == "PRP face rejuvenation"
