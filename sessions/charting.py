@@ -16,7 +16,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from mesoclinic import audit, emails, message_kinds, outbox
@@ -426,16 +426,21 @@ def session_document_generate(*, appointment_id: int, kind: str) -> SessionDocum
         f"sessions/{appointment.patient.public_id}/{appointment.public_id}-{kind}.pdf",
         ContentFile(content),
     )
+    digest = hashlib.sha256(content).hexdigest()
     with transaction.atomic():
-        document, created = SessionDocument.objects.select_for_update().get_or_create(
-            appointment=appointment,
-            kind=kind,
-            defaults={"file": name, "sha256": hashlib.sha256(content).hexdigest()},
-        )
-        old_name = None if created else document.file.name
-        if not created:
+        try:
+            with transaction.atomic():  # two workers may race to create the row
+                document = SessionDocument.objects.create(
+                    appointment=appointment, kind=kind, file=name, sha256=digest
+                )
+            old_name = None
+        except IntegrityError:
+            document = SessionDocument.objects.select_for_update().get(
+                appointment=appointment, kind=kind
+            )
+            old_name = document.file.name
             document.file.name = name
-            document.sha256 = hashlib.sha256(content).hexdigest()
+            document.sha256 = digest
             document.generated_at = timezone.now()
             document.save(update_fields=["file", "sha256", "generated_at"])
     if old_name and old_name != name:
