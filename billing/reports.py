@@ -21,16 +21,14 @@ from django.db.models import (
     DecimalField,
     ExpressionWrapper,
     F,
-    OuterRef,
     Q,
-    Subquery,
     Sum,
-    Value,
 )
 from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
 
-from billing.models import Credit, CreditUse, Invoice, InvoiceLine, Payment, Purchase, Quote
+from billing.models import Credit, CreditUse, Invoice, InvoiceLine, Purchase, Quote
+from billing.selectors import with_balances
 
 ZERO = Decimal(0)
 MONEY = DecimalField(max_digits=14, decimal_places=2)
@@ -147,31 +145,15 @@ def revenue_by_location(filters: Filters) -> list[dict]:
     )
 
 
-def _sum_sub(queryset, field="amount"):
-    return Coalesce(
-        Subquery(
-            queryset.values("invoice_id" if field == "amount" else "corrects_id")
-            .annotate(s=Sum(field if field == "amount" else "total"))
-            .values("s")[:1],
-            output_field=MONEY,
-        ),
-        Value(ZERO),
-        output_field=MONEY,
-    )
-
-
 def outstanding(filters: Filters) -> list[dict]:
     """Issued invoices (in the period) with a balance still due, oldest first."""
-    paid = _sum_sub(Payment.objects.filter(invoice=OuterRef("pk"), kind=Payment.Kind.PAYMENT))
-    refunded = _sum_sub(Payment.objects.filter(invoice=OuterRef("pk"), kind=Payment.Kind.REFUND))
-    credited = _sum_sub(
-        Invoice.objects.filter(corrects=OuterRef("pk"), status=Invoice.Status.ISSUED), "total"
-    )
     rows = (
-        _issued(filters)
-        .filter(kind=Invoice.Kind.INVOICE)
+        with_balances(_issued(filters).filter(kind=Invoice.Kind.INVOICE))
         .annotate(
-            due=ExpressionWrapper(F("total") - credited - paid + refunded, output_field=MONEY)
+            due=ExpressionWrapper(
+                F("total") - F("credited_sum") - F("paid_sum") + F("refunded_sum"),
+                output_field=MONEY,
+            )
         )
         .filter(due__gt=0)
         .select_related("patient")

@@ -7,7 +7,8 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import DecimalField, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -218,6 +219,40 @@ def invoice_balance(invoice: Invoice) -> Balance:
     )
 
 
+MONEY = DecimalField(max_digits=14, decimal_places=2)
+
+
+def _sum_of(rows: QuerySet, group: str, field: str):
+    return Coalesce(
+        Subquery(rows.order_by().values(group).annotate(s=Sum(field)).values("s")[:1]),
+        Value(ZERO),
+        output_field=MONEY,
+    )
+
+
+def with_balances(invoices: QuerySet[Invoice]) -> QuerySet[Invoice]:
+    """Annotate paid, refunded and credited sums: balances without a query per invoice."""
+    payments = Payment.objects.filter(invoice=OuterRef("pk"))
+    return invoices.annotate(
+        paid_sum=_sum_of(payments.filter(kind=Payment.Kind.PAYMENT), "invoice_id", "amount"),
+        refunded_sum=_sum_of(payments.filter(kind=Payment.Kind.REFUND), "invoice_id", "amount"),
+        credited_sum=_sum_of(
+            Invoice.objects.filter(corrects=OuterRef("pk"), status=Invoice.Status.ISSUED),
+            "corrects_id",
+            "total",
+        ),
+    )
+
+
+def annotated_balance(invoice: Invoice) -> Balance:
+    return Balance(
+        total=invoice.total,
+        credited=invoice.credited_sum,
+        paid=invoice.paid_sum,
+        refunded=invoice.refunded_sum,
+    )
+
+
 def instalment_rows(invoice: Invoice, balance: Balance | None = None) -> list[dict]:
     """Each instalment with how much of it the payments so far cover."""
     balance = balance or invoice_balance(invoice)
@@ -240,11 +275,11 @@ def purchase_invoice(purchase: Purchase) -> Invoice | None:
 def patient_billing(patient) -> dict:
     """Everything the patient page's billing panel shows, in a handful of queries."""
     invoices = list(
-        Invoice.objects.filter(patient=patient, status=Invoice.Status.ISSUED).order_by(
-            "-issued_at", "-id"
-        )[:20]
+        with_balances(
+            Invoice.objects.filter(patient=patient, status=Invoice.Status.ISSUED)
+        ).order_by("-issued_at", "-id")[:20]
     )
-    balances = {inv.pk: invoice_balance(inv) for inv in invoices if not inv.is_credit_note}
+    balances = {inv.pk: annotated_balance(inv) for inv in invoices if not inv.is_credit_note}
     purchases = list(
         Purchase.objects.filter(patient=patient)
         .prefetch_related("credits")

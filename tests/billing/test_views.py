@@ -294,3 +294,30 @@ def test_unknown_ids_are_404(frontdesk_client):
     assert (
         frontdesk_client.get(reverse("billing:invoice_pdf", args=[uuid.uuid4()])).status_code == 404
     )
+
+
+def test_billing_panel_queries_do_not_grow_with_invoices(
+    frontdesk_client, frontdesk, patient, catalogue, priced
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from billing import pricing
+
+    url = reverse("patients:detail", args=[patient.public_id])
+
+    def count():
+        with CaptureQueriesContext(connection) as queries:
+            assert frontdesk_client.get(url).status_code == 200
+        return len(queries)
+
+    line = [pricing.Line("Consultation", 1, Decimal("100"))]
+    services.invoice_issue(patient=patient, lines=line, by=frontdesk)
+    one = count()
+    for _ in range(5):
+        invoice = services.invoice_issue(patient=patient, lines=line, by=frontdesk)
+        services.payment_record(
+            invoice=invoice, amount=Decimal("40"), method="cash", token=uuid.uuid4(), by=frontdesk
+        )
+    assert count() == one
+    assert "£60.00 due" in frontdesk_client.get(url).content.decode()
