@@ -49,8 +49,9 @@ def appointment_messages_sync(*, appointment: Appointment, now: datetime | None 
         appointment_messages_cancel(appointment=appointment)
         return
     subject_type = ContentType.objects.get_for_model(appointment)
+    settings_by_kind = {s.kind.code: s for s in message_kinds.all_settings()}
     for kind in APPOINTMENT_KINDS:
-        setting = message_kinds.setting_for(kind)
+        setting = settings_by_kind[kind]
         if not setting.enabled:
             outbox.messages_cancel(subject=appointment, kinds=[kind])
             continue
