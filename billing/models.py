@@ -333,7 +333,9 @@ class Credit(models.Model):
     description = models.CharField(max_length=200)
     quantity = models.PositiveSmallIntegerField()
     used = models.PositiveSmallIntegerField(default=0)
-    # This credit's share of the purchase price, and the single price it replaced.
+    # This credit's share of the purchase price (all its sessions), a session's part of
+    # it, and the single price it replaced. The last session used takes the remainder.
+    value = money_field(default=Decimal("0"))
     unit_value = money_field()
     single_price = money_field()
 
@@ -351,6 +353,12 @@ class Credit(models.Model):
     @property
     def remaining(self) -> int:
         return self.quantity - self.used
+
+    def next_use_value(self) -> Decimal:
+        """What the next session used is worth: the unit value, the remainder for the last."""
+        if self.used + 1 >= self.quantity:
+            return self.value - self.unit_value * (self.quantity - 1)
+        return self.unit_value
 
 
 class CreditUse(models.Model):

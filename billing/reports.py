@@ -16,13 +16,17 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
+from django.contrib.postgres.aggregates import ArrayAgg
 from django.db.models import (
     Count,
     DecimalField,
     ExpressionWrapper,
     F,
+    OuterRef,
     Q,
+    Subquery,
     Sum,
+    Value,
 )
 from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
@@ -174,27 +178,35 @@ def outstanding(filters: Filters) -> list[dict]:
 
 def unused_credits(*, today: date, location=None) -> dict:
     """Sessions paid for and not yet given, valued at their share of the price."""
-    credits = Credit.objects.filter(
-        purchase__status=Purchase.Status.ACTIVE, used__lt=F("quantity")
-    ).select_related("purchase")
+    credits = Credit.objects.filter(purchase__status=Purchase.Status.ACTIVE, used__lt=F("quantity"))
     if location is not None:
         credits = credits.filter(purchase__location=location)
+    used_value = Coalesce(
+        Subquery(
+            CreditUse.objects.filter(credit=OuterRef("pk"))
+            .order_by()
+            .values("credit_id")
+            .annotate(s=Sum("value"))
+            .values("s")[:1]
+        ),
+        Value(ZERO),
+        output_field=MONEY,
+    )
+    left = {
+        c.pk: c.value - c.used_value
+        for c in credits.annotate(used_value=used_value).only("id", "value")
+    }
     rows = credits.values("description").annotate(
         sessions=Sum(F("quantity") - F("used")),
-        liability=Sum(
-            ExpressionWrapper((F("quantity") - F("used")) * F("unit_value"), output_field=MONEY)
-        ),
-        valid=Sum(
-            ExpressionWrapper((F("quantity") - F("used")) * F("unit_value"), output_field=MONEY),
-            filter=Q(purchase__valid_until__gte=today),
-        ),
+        ids=ArrayAgg("id"),
+        valid_ids=ArrayAgg("id", filter=Q(purchase__valid_until__gte=today)),
     )
     table = [
         {
             "label": r["description"],
             "sessions": r["sessions"],
-            "revenue": r["liability"],
-            "expired": r["liability"] - (r["valid"] or ZERO),
+            "revenue": sum((left[i] for i in r["ids"]), ZERO),
+            "expired": sum((left[i] for i in r["ids"] if i not in set(r["valid_ids"] or ())), ZERO),
         }
         for r in rows.order_by("description")
     ]

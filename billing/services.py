@@ -400,7 +400,10 @@ def quote_accept(
                     is_maintenance=line.is_maintenance,
                     description=line.description,
                     quantity=line.quantity,
-                    unit_value=pricing.q(line.amount / line.quantity, rules.exponent),
+                    value=line.amount,
+                    unit_value=(line.amount / line.quantity).quantize(
+                        rules.exponent, rounding="ROUND_DOWN"
+                    ),
                     single_price=line.unit_price,
                 )
                 for line in lines
@@ -851,7 +854,7 @@ def session_credit_consume(*, appointment, by) -> SessionCharge:
             use = CreditUse.objects.create(
                 credit=credit,
                 appointment=appointment,
-                value=credit.unit_value,
+                value=credit.next_use_value(),
                 practitioner_id=appointment.practitioner_id,
                 location_id=appointment.location_id,
             )

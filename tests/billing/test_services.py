@@ -426,3 +426,22 @@ def test_consultation_too_long_ago_or_deducted_from_a_single_session(
         Decimal("100.00"),
         Decimal("350.00"),
     )
+
+
+def test_credit_values_and_liability_add_up_to_the_price_exactly(
+    patient, catalogue, frontdesk, practitioner
+):
+    from billing import reports
+
+    accepted_purchase(patient, catalogue, frontdesk, today=TODAY)  # 1150 for 3 sessions
+    assert reports.unused_credits(today=TODAY)["liability"] == Decimal("1150.00")
+    sessions = course_appointments(
+        patient, catalogue[SCALP], practitioner, first=NOW + datetime.timedelta(days=1), count=3
+    )
+    services.session_credit_consume(appointment=sessions[0], by=practitioner)
+    assert reports.unused_credits(today=TODAY)["liability"] == Decimal("766.67")
+    for appointment in sessions[1:]:
+        services.session_credit_consume(appointment=appointment, by=practitioner)
+    values = sorted(CreditUse.objects.values_list("value", flat=True))
+    assert values == [Decimal("383.33"), Decimal("383.33"), Decimal("383.34")]
+    assert reports.unused_credits(today=TODAY)["liability"] == 0
