@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from django import forms
 
+from billing import pricing
 from billing.models import Payment
 from protocols.areas import ZONE_CHOICES
 
@@ -50,9 +51,18 @@ class QuoteForm(forms.Form):
         required=False, max_length=500, widget=forms.Textarea(attrs={"rows": 2})
     )
 
-    def __init__(self, *args, protocols, locations=(), **kwargs):
+    def __init__(self, *args, protocols, locations=(), addons=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.protocols = list(protocols)
+        self.addons = list(addons)
+        for addon in self.addons:
+            self.fields[f"addon_{addon.pk}"] = forms.IntegerField(
+                label=addon.name,
+                required=False,
+                min_value=0,
+                max_value=20,
+                widget=forms.NumberInput(attrs={"min": "0", "max": "20", "class": "form-control"}),
+            )
         for protocol in self.protocols:
             self.fields[f"sessions_{protocol.pk}"] = forms.IntegerField(
                 label=protocol.name,
@@ -67,6 +77,18 @@ class QuoteForm(forms.Form):
 
     def session_fields(self):
         return [(p, self[f"sessions_{p.pk}"]) for p in self.protocols]
+
+    def addon_fields(self):
+        return [(a, self[f"addon_{a.pk}"]) for a in self.addons]
+
+    def extras(self) -> list[pricing.Line]:
+        """The add-ons asked for, at their price-list price."""
+        data = self.cleaned_data
+        return [
+            pricing.Line(a.name, data[f"addon_{a.pk}"], a.amount)
+            for a in self.addons
+            if data.get(f"addon_{a.pk}")
+        ]
 
     def clean_discount_percent(self):
         value = self.cleaned_data.get("discount_percent") or Decimal(0)

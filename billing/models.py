@@ -264,6 +264,8 @@ class QuoteLine(models.Model):
         "protocols.Protocol", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     is_maintenance = models.BooleanField(default=False)
+    # An add-on from the price list (a product, not a session: no credit).
+    is_addon = models.BooleanField(default=False)
     description = models.CharField(max_length=200)
     quantity = models.PositiveSmallIntegerField()
     unit_price = money_field()

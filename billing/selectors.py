@@ -71,6 +71,10 @@ def session_prices(price_list: PriceList) -> dict[int, Decimal]:
     )
 
 
+def addon_prices(price_list: PriceList) -> list[Price]:
+    return list(Price.objects.filter(price_list=price_list, kind=Price.Kind.ADDON).order_by("name"))
+
+
 def package_terms(packages: QuerySet[Package] | None = None) -> list[pricing.PackageTerms]:
     packages = Package.objects.filter(is_active=True) if packages is None else packages
     terms = []
@@ -154,6 +158,7 @@ def comparison(
     packages: list[pricing.PackageTerms] | None = None,
     prices: dict[int, Decimal] | None = None,
     deduction: Decimal = ZERO,
+    extras: list[pricing.Line] | None = None,
 ) -> Comparison:
     """Pay per session next to every applicable package, each with its totals.
 
@@ -177,7 +182,10 @@ def comparison(
     )
     totals = {
         o.key: pricing.totals(
-            priced_lines(o), rules, discount_percent=discount_percent, deduction=deduction
+            priced_lines(o) + list(extras or []),
+            rules,
+            discount_percent=discount_percent,
+            deduction=deduction,
         )
         for o in options
     }

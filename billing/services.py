@@ -190,6 +190,7 @@ def quote_create(
     areas: list[str] | None = None,
     location=None,
     notes: str = "",
+    extras: list[pricing.Line] | None = None,
 ) -> Quote:
     """Save the option the patient is considering, with every option shown beside it.
 
@@ -204,12 +205,16 @@ def quote_create(
     rules = selectors.policy()
     if discount_percent > 0 and not discount_reason.strip():
         raise BillingError("Say why the discount is given.")
+    extras = [line for line in (extras or []) if line.quantity > 0]
+    for line in extras:
+        _checked(pricing.check_price, line.unit_price)
     consultation = selectors.consultation_credit(patient=patient, on=today)
     found = selectors.comparison(
         price_list=price_list,
         wanted=wanted,
         discount_percent=discount_percent,
         deduction=consultation.amount if consultation else ZERO,
+        extras=extras,
     )
     if found.missing_prices:
         raise BillingError(
@@ -253,22 +258,28 @@ def quote_create(
             notes=notes,
             created_by=by,
         )
-        shares = pricing.allocate(
-            figures.total, [line.amount(rules.exponent) for line in option.lines], rules.exponent
-        )
+        # Each line's share of the total; a package's share is its price's, so
+        # the sessions' credits are worth what the patient pays for them.
+        weights = [line.amount(rules.exponent) for line in option.lines]
+        if package is not None and option.single_price_total > 0:
+            weights = pricing.allocate(option.price, weights, rules.exponent)
+        weights += [line.amount(rules.exponent) for line in extras]
+        shares = pricing.allocate(figures.total, weights, rules.exponent)
+        all_lines = list(option.lines) + extras
         QuoteLine.objects.bulk_create(
             [
                 QuoteLine(
                     quote=quote,
                     protocol_id=line.protocol_id,
-                    is_maintenance=line.protocol_id is None,
+                    is_maintenance=line.protocol_id is None and n < len(option.lines),
+                    is_addon=n >= len(option.lines),
                     description=line.description,
                     quantity=line.quantity,
                     unit_price=line.unit_price,
                     amount=share,
                     position=n,
                 )
-                for n, (line, share) in enumerate(zip(option.lines, shares, strict=True))
+                for n, (line, share) in enumerate(zip(all_lines, shares, strict=True))
             ]
         )
         if quote.status == Quote.Status.ISSUED:
@@ -407,16 +418,25 @@ def quote_accept(
                     single_price=line.unit_price,
                 )
                 for line in lines
-                if line.quantity > 0
+                if line.quantity > 0 and not line.is_addon
             ]
         )
+        addons = [
+            pricing.Line(line.description, line.quantity, line.unit_price)
+            for line in lines
+            if line.is_addon
+        ]
         if quote.package_id:
-            invoice_lines = [pricing.Line(f"Package: {quote.option_name}", 1, quote.subtotal)]
+            addon_total = sum((a.amount(rules.exponent) for a in addons), ZERO)
+            package_price = quote.subtotal - addon_total
+            invoice_lines = [pricing.Line(f"Package: {quote.option_name}", 1, package_price)]
         else:
             invoice_lines = [
                 pricing.Line(line.description, line.quantity, line.unit_price, line.protocol_id)
                 for line in lines
+                if not line.is_addon
             ]
+        invoice_lines += addons
         invoice = _invoice_create(
             patient=quote.patient,
             lines=invoice_lines,

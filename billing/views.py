@@ -73,9 +73,10 @@ def quote_new(request, patient_id):
         .only("id", "name", "sessions_in_course")
         .order_by("name")
     )
-    form = QuoteForm(data, protocols=protocols, locations=locations)
+    addons = selectors.addon_prices(price_list) if price_list else []
+    form = QuoteForm(data, protocols=protocols, locations=locations, addons=addons)
     if data is None:
-        form = QuoteForm(protocols=protocols, locations=locations)
+        form = QuoteForm(protocols=protocols, locations=locations, addons=addons)
     consultation = selectors.consultation_credit(patient=patient, on=today)
     found = None
     if price_list is not None and form.is_bound and form.is_valid() and form.wanted():
@@ -85,6 +86,7 @@ def quote_new(request, patient_id):
             discount_percent=form.cleaned_data["discount_percent"],
             prices=prices,
             deduction=consultation.amount if consultation else ZERO,
+            extras=form.extras(),
         )
     if request.method == "POST" and price_list is not None and form.is_valid():
         try:
@@ -100,6 +102,7 @@ def quote_new(request, patient_id):
                 areas=form.cleaned_data["areas"],
                 location=location,
                 notes=form.cleaned_data["notes"],
+                extras=form.extras(),
             )
         except services.BillingError as exc:
             form.add_error(None, exc.message)
@@ -120,6 +123,7 @@ def quote_new(request, patient_id):
         "price_list": price_list,
         "prices": prices,
         "found": found,
+        "extras": form.extras() if found else [],
         "consultation": consultation,
         "policy": selectors.policy(),
     }

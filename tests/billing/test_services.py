@@ -445,3 +445,30 @@ def test_credit_values_and_liability_add_up_to_the_price_exactly(
     values = sorted(CreditUse.objects.values_list("value", flat=True))
     assert values == [Decimal("383.33"), Decimal("383.33"), Decimal("383.34")]
     assert reports.unused_credits(today=TODAY)["liability"] == 0
+
+
+def test_add_ons_are_quoted_and_invoiced_but_give_no_credit(patient, catalogue, frontdesk):
+    from billing import pricing
+
+    pl = price_list(catalogue)
+    package = scalp_package(catalogue)
+    quote = services.quote_create(
+        patient=patient,
+        price_list=pl,
+        wanted=[(catalogue[SCALP].pk, SCALP, 3)],
+        option_key=f"package:{package.public_id}",
+        by=frontdesk,
+        today=TODAY,
+        extras=[pricing.Line("Exosome serum", 1, Decimal("150.00"))],
+    )
+    assert quote.total == Decimal("1300.00")
+    assert [o["total"] for o in quote.comparison] == ["1500.00", "1300.00"]
+    purchase = services.quote_accept(quote=quote, by=frontdesk, today=TODAY)
+    invoice = selectors.purchase_invoice(purchase)
+    assert invoice.total == Decimal("1300.00")
+    assert [(li.description, li.amount) for li in invoice.lines.all()] == [
+        ("Package: Scalp course of 3", Decimal("1150.00")),
+        ("Exosome serum", Decimal("150.00")),
+    ]
+    credit = purchase.credits.get()
+    assert credit.value == Decimal("1150.00") and credit.quantity == 3

@@ -13,7 +13,7 @@ from django.urls import reverse
 from pypdf import PdfReader
 
 from billing import selectors, services, tasks
-from billing.models import Invoice, Payment, Purchase, Quote
+from billing.models import Invoice, Payment, Price, Purchase, Quote
 from mesoclinic import outbox
 from mesoclinic.models import OutboundMessage
 from tests.billing.helpers import SCALP, accepted_purchase, price_list, scalp_package
@@ -50,6 +50,11 @@ def test_builder_compares_live_and_saves_the_chosen_package(
     assert "<html" not in text
     assert "Pay per session" in text and "Scalp course of 3" in text
     assert "£1,350.00" in text and "£1,150.00" in text and "£200.00 (14.8%)" in text
+    addon = Price.objects.get(kind=Price.Kind.ADDON)
+    with_addon = frontdesk_client.get(
+        url, {field: "3", f"addon_{addon.pk}": "2"}, HTTP_HX_REQUEST="true"
+    ).content.decode()
+    assert "+ 2 × Exosome serum" in with_addon and "£1,650.00" in with_addon  # 1350 + 300
     package_key = f"package:{priced['package'].public_id}"
     response = frontdesk_client.post(url, {field: "3", "choose": package_key})
     quote = Quote.objects.get()
