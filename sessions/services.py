@@ -219,7 +219,8 @@ def appointment_book(
         raise SchedulingError("This patient is archived; restore them before booking.")
     if course is not None:
         protocol = course.protocol
-        if course.status != TreatmentPlan.Status.ACTIVE:
+        # Maintenance may follow a finished course; its sessions need an active one.
+        if kind == Kind.COURSE_SESSION and course.status != TreatmentPlan.Status.ACTIVE:
             raise SchedulingError("This course is no longer active.")
         if course.patient_id != patient.pk:
             raise SchedulingError("That course belongs to another patient.")
