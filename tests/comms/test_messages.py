@@ -309,3 +309,48 @@ class TestRescheduleRequest:
         [email] = [m for m in mail.outbox if m.to == ["desk@clinic.example"]]
         assert appointment.patient.full_name in email.subject
         assert f"/patients/{appointment.patient.public_id}/" in email.body
+
+
+def test_every_kind_the_clinic_sends_has_a_builder_and_the_beat_runs_the_course_job(settings):
+    from mesoclinic.celery import app
+
+    kinds = {
+        "booking_confirmation",
+        "precare",
+        "appointment_reminder",
+        "aftercare",
+        "aftercare_followup",
+        "next_session_due",
+        "maintenance_due",
+        "reschedule_request",
+    }
+    assert kinds <= set(outbox._builders)
+    entry = settings.CELERY_BEAT_SCHEDULE["schedule-course-messages"]
+    assert entry["task"] in app.tasks and entry["schedule"] <= 3600
+
+
+def test_a_reschedule_request_for_a_cancelled_appointment_is_dropped(
+    appointment, working_practitioner
+):
+    row = reminders.appointment_reschedule_request(appointment=appointment)
+    services.appointment_cancel(appointment=appointment, reason="Ill", by=working_practitioner)
+    deliver_due()
+    row.refresh_from_db()
+    assert row.state == State.CANCELLED
+    assert not [m for m in mail.outbox if "asks to move" in m.subject]
+
+
+def test_a_nudge_not_sent_before_the_window_closed_is_dropped(course, working_practitioner, clock):
+    first = course.appointments.get(sequence=1)
+    clock.move_to(first.starts_at - timedelta(minutes=5))
+    complete_session(first, working_practitioner)
+    clock.move_to(first.starts_at + timedelta(days=course.min_interval_days) - timedelta(hours=2))
+    reminders.course_messages_schedule()
+    row = messages_of(course, "next_session_due").get()
+    clock.move_to(first.starts_at + timedelta(days=course.max_interval_days + 1))
+    mail.outbox.clear()
+    deliver_due()
+    row.refresh_from_db()
+    assert row.state == State.CANCELLED
+    assert not [m for m in mail.outbox if m.subject.startswith("Time to book")]
+    assert reminders.course_messages_schedule() == 0  # interrupted: no new nudge
