@@ -132,13 +132,13 @@ def course_view(course: TreatmentPlan, *, today: date) -> selectors.CourseView:
 
 
 def treatment_booked_after(*, course: TreatmentPlan, after: datetime) -> bool:
-    """The patient has a live or completed session of the course's protocol after `after`."""
+    """The patient has a live or completed session of the course's protocol after `after`
+    (a maintenance session, linked to the course or not, or a new course)."""
     return (
         Appointment.objects.filter(
             patient_id=course.patient_id, protocol_id=course.protocol_id, starts_at__gt=after
         )
         .exclude(status__in=(Status.CANCELLED, Status.NO_SHOW))
-        .exclude(course=course)
         .exists()
     )
 

@@ -354,3 +354,27 @@ def test_a_nudge_not_sent_before_the_window_closed_is_dropped(course, working_pr
     assert row.state == State.CANCELLED
     assert not [m for m in mail.outbox if m.subject.startswith("Time to book")]
     assert reminders.course_messages_schedule() == 0  # interrupted: no new nudge
+
+
+def test_no_maintenance_reminder_once_maintenance_is_booked(
+    course, patient, clock, working_practitioner, location, face
+):
+    course.appointments.update(status="completed", completed_at=NOW)
+    TreatmentPlan.objects.filter(pk=course.pk).update(
+        status=TreatmentPlan.Status.COMPLETED, sessions_planned=1
+    )
+    Patient.objects.filter(pk=patient.pk).update(consents_to_marketing=True)
+    course.refresh_from_db()
+    first = course.appointments.get(sequence=1)
+    due_day = add_months(first.starts_at.date(), course.maintenance_interval_months)
+    clock.move_to(local(due_day, 9) - timedelta(days=20))
+    book(
+        patient,
+        working_practitioner,
+        location,
+        local(due_day + timedelta(days=(7 - due_day.weekday()) % 7 + 1), 11),
+        kind="maintenance",
+        course=course,
+    )
+    clock.move_to(local(due_day, 9))
+    assert reminders.course_messages_schedule() == 0
