@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('billing', '0004_credit_value'),
+        ("billing", "0004_credit_value"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='quoteline',
-            name='is_addon',
+            model_name="quoteline",
+            name="is_addon",
             field=models.BooleanField(default=False),
         ),
     ]
