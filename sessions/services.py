@@ -18,6 +18,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from billing import services as billing
 from mesoclinic import audit, roles
 from patients.models import Patient
 from patients.selectors import latest_screening
@@ -720,6 +721,14 @@ def _screening_gate(appointment: Appointment, *, today: date) -> None:
         )
 
 
+def _billing_call(charge, **kwargs):
+    """Charge inside the caller's transaction; a billing refusal undoes the status change too."""
+    try:
+        return charge(**kwargs)
+    except billing.BillingError as exc:
+        raise SchedulingError(" ".join(exc.messages), code="billing") from exc
+
+
 def _set_status(appointment: Appointment, status: str, **fields) -> Appointment:
     appointment.status = status
     for name, value in fields.items():
@@ -768,6 +777,7 @@ def appointment_complete(
         _screening_gate(appointment, today=_local_day(appointment.started_at or now))
         charting.completion_gate(appointment=appointment, error=SchedulingError)
         _set_status(appointment, Status.COMPLETED, completed_at=now)
+        _billing_call(billing.session_credit_consume, appointment=appointment, by=by)
         _course_finish_if_done(appointment.course)
         reminders.appointment_completed_messages(appointment=appointment, now=now)
         _audit(by=by, appointment=appointment, action=audit.Action.CHANGE, summary="Completed")
@@ -807,6 +817,7 @@ def appointment_cancel(
             cancelled_late=late,
             cancelled_by=by,
         )
+        _billing_call(billing.appointment_fee_charge, appointment=appointment, by=by)
         reminders.appointment_messages_cancel(appointment=appointment)
         _audit(
             by=by,
@@ -826,6 +837,7 @@ def appointment_no_show(
         if appointment.starts_at > now:
             raise SchedulingError("A patient can only miss an appointment once it has started.")
         _set_status(appointment, Status.NO_SHOW)
+        _billing_call(billing.appointment_fee_charge, appointment=appointment, by=by)
         reminders.appointment_messages_cancel(appointment=appointment)
     return appointment
 
