@@ -4,6 +4,10 @@ Runs against its own database (mesoclinic_bench, or BENCH_DATABASE_URL), so the
 dataset survives between runs and is only topped up. Each suite module under
 tests/bench/ exposes `NAME`, `generate(ctx)` and `measure(ctx) -> dict[str, number]`.
 Figures are printed and merged into var/bench/latest.json (a flat name: number object).
+
+    make bench                                   # every suite
+    make bench BENCH_ARGS="sessions_bench"       # only the named suites (the patient
+                                                 # dataset they build on is still made)
 """
 
 from __future__ import annotations
@@ -65,7 +69,18 @@ def percentile(values: list[float], pct: float) -> float:
     return ordered[index]
 
 
-def main() -> int:
+def chosen_suites(names: list[str]) -> list[str]:
+    if not names:
+        return SUITES
+    known = {name.rsplit(".", 1)[1]: name for name in SUITES}
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise SystemExit(f"Unknown suite(s) {', '.join(unknown)}; choose from {', '.join(known)}.")
+    return [known[n] for n in names]
+
+
+def main(argv: list[str]) -> int:
+    suites = chosen_suites(argv)
     url = bench_database_url()
     ensure_database(url)
     os.environ["DATABASE_URL"] = url
@@ -82,7 +97,10 @@ def main() -> int:
     call_command("collectstatic", "--noinput", verbosity=0)
     ctx: dict = {"percentile": percentile}
     figures: dict[str, float] = {}
-    for name in SUITES:
+    if SUITES[0] not in suites:
+        # Every suite builds on the patient dataset.
+        importlib.import_module(SUITES[0]).generate(ctx)
+    for name in suites:
         suite = importlib.import_module(name)
         started = time.perf_counter()
         suite.generate(ctx)
@@ -99,4 +117,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))
