@@ -16,6 +16,10 @@ class Kind:
     marketing: bool = False
     respects_quiet_hours: bool = True
     help: str = ""
+    # Sent to the clinic's own address, not to a patient (staff still see it listed).
+    to_clinic: bool = False
+    # Shown on the manager's settings page; a kind that is not is always on, at once.
+    configurable: bool = True
 
 
 KINDS: tuple[Kind, ...] = (
@@ -25,6 +29,14 @@ KINDS: tuple[Kind, ...] = (
         (0,),
         respects_quiet_hours=False,
         help="Sent when an appointment is booked, with a calendar file.",
+    ),
+    Kind(
+        "appointment_moved",
+        "Appointment moved",
+        (0,),
+        respects_quiet_hours=False,
+        help="Sent at once when an appointment the patient was already told about moves, "
+        "with the new time and an updated calendar file (offsets are not used).",
     ),
     Kind(
         "precare",
@@ -68,6 +80,15 @@ KINDS: tuple[Kind, ...] = (
         respects_quiet_hours=False,
         help="Sent by staff from the lot lookup when a manufacturer recalls a lot.",
     ),
+    Kind(
+        "reschedule_request",
+        "Reschedule request (to the clinic)",
+        (0,),
+        respects_quiet_hours=False,
+        help="A patient asked from their link to move an appointment; goes to the clinic.",
+        to_clinic=True,
+        configurable=False,
+    ),
 )
 KIND_BY_CODE = {k.code: k for k in KINDS}
 
@@ -89,9 +110,13 @@ def _effective(kind: Kind, row: MessageSetting | None) -> EffectiveSetting:
 
 def setting_for(code: str) -> EffectiveSetting:
     """The manager's setting for a kind, or the kind's defaults when none is saved."""
-    return _effective(KIND_BY_CODE[code], MessageSetting.objects.filter(kind=code).first())
+    kind = KIND_BY_CODE[code]
+    if not kind.configurable:
+        return _effective(kind, None)
+    return _effective(kind, MessageSetting.objects.filter(kind=code).first())
 
 
 def all_settings() -> list[EffectiveSetting]:
+    """The settings of every kind the manager may configure (the settings page's rows)."""
     rows = {row.kind: row for row in MessageSetting.objects.all()}
-    return [_effective(kind, rows.get(kind.code)) for kind in KINDS]
+    return [_effective(kind, rows.get(kind.code)) for kind in KINDS if kind.configurable]

@@ -18,7 +18,7 @@ from icalendar import Calendar, Event, vText
 from mesoclinic import emails, outbox
 from patients import links as patient_links
 from patients.models import Patient
-from sessions import comms_selectors, links
+from sessions import comms_selectors, links, reminders
 from sessions.models import Appointment, TreatmentPlan
 
 Status = Appointment.Status
@@ -69,20 +69,14 @@ def _appointment_context(appointment: Appointment) -> dict:
 # --- The calendar file
 
 
-def appointment_ics(appointment: Appointment, *, now=None) -> bytes:
-    """An iCalendar file (RFC 5545) with the one appointment, for the patient's calendar."""
-    now = now or timezone.now()
+def _event(appointment: Appointment, *, now) -> Event:
     what = str(appointment.protocol) if appointment.protocol else "Consultation"
-    calendar = Calendar()
-    calendar.add("prodid", "-//Mesoclinic//Patient appointments//EN")
-    calendar.add("version", "2.0")
-    calendar.add("method", "PUBLISH")
     event = Event()
     event.add("uid", f"{appointment.public_id}@mesoclinic")
     event.add("dtstamp", now)
     event.add("dtstart", appointment.starts_at)
     event.add("dtend", appointment.ends_at)
-    # Moving the appointment re-issues the file with a higher sequence.
+    # Each change re-issues the event with a higher sequence, so calendars update it.
     event.add("sequence", int(appointment.updated_at.timestamp()) % 2_000_000_000)
     event.add("summary", f"{what} at {settings.CLINIC_NAME}")
     location = appointment.location
@@ -93,32 +87,104 @@ def appointment_ics(appointment: Appointment, *, now=None) -> bytes:
         f"To change or cancel, call {settings.CLINIC_PHONE}.",
     )
     event.add("status", "CONFIRMED")
-    calendar.add_component(event)
+    return event
+
+
+def appointments_ics(appointments, *, now=None) -> bytes:
+    """An iCalendar file (RFC 5545) with one VEVENT per appointment, for the patient."""
+    now = now or timezone.now()
+    calendar = Calendar()
+    calendar.add("prodid", "-//Mesoclinic//Patient appointments//EN")
+    calendar.add("version", "2.0")
+    calendar.add("method", "PUBLISH")
+    for appointment in appointments:
+        calendar.add_component(_event(appointment, now=now))
     return calendar.to_ical()
+
+
+def appointment_ics(appointment: Appointment, *, now=None) -> bytes:
+    """The calendar file with the one appointment (same UID every time it is re-sent)."""
+    return appointments_ics([appointment], now=now)
+
+
+def _ics_attachment(appointments, name: str = "appointment.ics") -> emails.Attachment:
+    return emails.Attachment(name, appointments_ics(appointments), "text/calendar; method=PUBLISH")
 
 
 # --- Builders
 
 
+def _course_step(message) -> list[Appointment]:
+    """The upcoming sessions a course confirmation (key "course:...") covers."""
+    anchor = comms_selectors.appointment_for_message(message.subject_id)
+    if anchor is None or not _may_email(anchor.patient):
+        return []
+    now = timezone.now()
+    return [
+        a for a in reminders.course_step_sessions(anchor, message.offset_key) if a.starts_at > now
+    ]
+
+
 @outbox.builder("booking_confirmation")
 def booking_confirmation(message):
-    appointment = _upcoming(message)
+    if message.offset_key.startswith(reminders.COURSE_KEY_PREFIX):
+        sessions = _course_step(message)
+        if not sessions:
+            return None
+        if len(sessions) > 1:
+            first = sessions[0]
+            return emails.build(
+                "course_booking_confirmation",
+                to=[first.patient.email],
+                context={
+                    **_appointment_context(first),
+                    "course": first.course,
+                    "sessions": [
+                        {
+                            "appointment": a,
+                            "starts_local": timezone.localtime(a.starts_at),
+                            "ends_local": timezone.localtime(a.ends_at),
+                            **links.appointment_links(a),
+                        }
+                        for a in sessions
+                    ],
+                },
+                attachments=(_ics_attachment(sessions, "appointments.ics"),),
+            )
+        appointment = sessions[0]
+    else:
+        appointment = _upcoming(message)
     if appointment is None:
         return None
-    ics = emails.Attachment(
-        "appointment.ics", appointment_ics(appointment), "text/calendar; method=PUBLISH"
-    )
     return emails.build(
         "booking_confirmation",
         to=[appointment.patient.email],
         context=_appointment_context(appointment),
-        attachments=(ics,),
+        attachments=(_ics_attachment([appointment]),),
+    )
+
+
+@outbox.builder(reminders.MOVED_KIND)
+def appointment_moved(message):
+    appointment = _upcoming(message)
+    if appointment is None:
+        return None
+    return emails.build(
+        "appointment_moved",
+        to=[appointment.patient.email],
+        context=_appointment_context(appointment),
+        attachments=(_ics_attachment([appointment]),),
     )
 
 
 @outbox.builder("precare")
 def precare(message):
-    appointment = _upcoming(message)
+    course_step = message.offset_key.startswith(reminders.COURSE_KEY_PREFIX)
+    if course_step:
+        sessions = _course_step(message)
+        appointment = sessions[0] if sessions else None
+    else:
+        appointment = _upcoming(message)
     if appointment is None:
         return None
     items = comms_selectors.care_items(appointment.protocol, "pre")
@@ -130,6 +196,7 @@ def precare(message):
         context={
             **_appointment_context(appointment),
             "lines": comms_selectors.precare_lines(items, starts_at=appointment.starts_at),
+            "course_sessions": len(sessions) if course_step else 0,
         },
     )
 

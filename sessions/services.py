@@ -214,8 +214,13 @@ def appointment_book(
     ends_at: datetime | None = None,
     override_reason: str = "",
     notes: str = "",
+    booking_messages: bool = True,
 ) -> Appointment:
-    """Book one appointment after every rule has been checked."""
+    """Book one appointment after every rule has been checked.
+
+    `booking_messages=False`: the caller sends the at-booking messages (a course
+    booked in one step gets one confirmation for all its sessions).
+    """
     if patient.is_archived:
         raise SchedulingError("This patient is archived; restore them before booking.")
     if course is not None:
@@ -264,7 +269,7 @@ def appointment_book(
             created_by=by,
         )
         _save(appointment)
-        reminders.appointment_messages_sync(appointment=appointment)
+        reminders.appointment_messages_sync(appointment=appointment, booking=booking_messages)
         _audit(
             by=by,
             appointment=appointment,
@@ -426,8 +431,10 @@ def course_sessions_book(
                     sequence=sequence,
                     override_reason=override_reason,
                     by=by,
+                    booking_messages=False,
                 )
             )
+        reminders.course_step_messages(appointments=booked)
     return booked
 
 
@@ -584,6 +591,7 @@ def _reschedule(*, moves: Sequence[Move], by: User | None, override_reason: str)
             ],
         )
         reminders.appointment_messages_sync(appointment=a)
+        reminders.appointment_moved_messages(appointment=a, old_starts_at=old)
         _audit(
             by=by,
             appointment=a,
