@@ -215,6 +215,26 @@ def current_signed_consent(*, patient: Patient, protocol):
     )
 
 
+def consent_withdrawal(*, patient: Patient, protocol):
+    """The withdrawal that stands against treating with this protocol, or None.
+
+    It stands while the patient's newest consent to the protocol is a withdrawn one;
+    signing a new consent lifts it.
+    """
+    from patients.models import SignedConsent
+
+    newest = (
+        SignedConsent.objects.filter(patient=patient, protocol=protocol)
+        .select_related("withdrawal")
+        .only("pk", "withdrawal")
+        .order_by("-signed_at", "-pk")
+        .first()
+    )
+    if newest is None or not newest.is_withdrawn:
+        return None
+    return newest.withdrawal
+
+
 def signed_consents(patient: Patient) -> list:
     """Every consent the patient signed, newest first, with withdrawals and versions."""
     from patients.models import SignedConsent

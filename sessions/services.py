@@ -21,7 +21,7 @@ from django.utils import timezone
 from billing import services as billing
 from mesoclinic import audit, roles
 from patients.models import Patient
-from patients.selectors import latest_screening
+from patients.selectors import consent_withdrawal, latest_screening
 from protocols.models import Protocol
 from protocols.selectors import screening_for_protocol
 from sessions import charting, reminders, scheduling, selectors
@@ -729,6 +729,20 @@ def _screening_gate(appointment: Appointment, *, today: date) -> None:
         )
 
 
+def _consent_gate(appointment: Appointment) -> None:
+    """A withdrawn consent blocks further sessions until the patient signs a new one."""
+    if not appointment.is_treatment:
+        return
+    withdrawal = consent_withdrawal(patient=appointment.patient, protocol=appointment.protocol)
+    if withdrawal is not None:
+        when = timezone.localtime(withdrawal.withdrawn_at)
+        raise SchedulingError(
+            f"The patient withdrew consent to {appointment.protocol.name} on "
+            f"{when:%d %b %Y}. They must sign a new consent before any further session.",
+            code="consent_withdrawn",
+        )
+
+
 def _billing_call(charge, **kwargs):
     """Charge inside the caller's transaction; a billing refusal undoes the status change too."""
     try:
@@ -760,6 +774,7 @@ def appointment_check_in(
     with transaction.atomic():
         _lock_for(appointment, Status.CHECKED_IN)
         _screening_gate(appointment, today=_local_day(now))
+        _consent_gate(appointment)
         _set_status(appointment, Status.CHECKED_IN, checked_in_at=now)
         reminders.appointment_messages_cancel(appointment=appointment)
     return appointment
@@ -772,6 +787,7 @@ def appointment_start(
     with transaction.atomic():
         _lock_for(appointment, Status.IN_TREATMENT)
         _screening_gate(appointment, today=_local_day(now))
+        _consent_gate(appointment)
         return _set_status(appointment, Status.IN_TREATMENT, started_at=now)
 
 

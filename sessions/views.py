@@ -570,6 +570,11 @@ def appointment_detail(request, appointment_id, move_form=None, cancel_form=None
         {
             "a": a,
             "actions": _lifecycle_actions(request, a),
+            "chart_open": (
+                a.is_treatment
+                and a.status in (Status.CHECKED_IN, Status.IN_TREATMENT, Status.COMPLETED)
+                and roles.has_role(request.user, roles.CLINICAL)
+            ),
             "movable": a.status in services.MOVABLE,
             "cancellable": Status.CANCELLED in services.TRANSITIONS[a.status],
             "move_form": move_form,
