@@ -13,6 +13,8 @@ from django.db.models.functions import Lower
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
+from mesoclinic import timeline
+from mesoclinic.timeline import TimelineEntry  # noqa: F401 - re-exported for callers
 from patients import phones, screening
 from patients.models import Patient, Screening, ScreeningAcknowledgement
 
@@ -140,35 +142,26 @@ def screening_evaluation(
     )
 
 
-@dataclass(frozen=True)
-class TimelineEntry:
-    at: datetime
-    kind: str
-    title: str
-    detail: str = ""
-    icon: str = "dot"
+def patient_timeline(
+    patient: Patient,
+    *,
+    roles: frozenset[str],
+    screenings: list[Screening] | None = None,
+    limit: int | None = timeline.PAGE_LIMIT,
+) -> timeline.Timeline:
+    """The patient's story across apps, newest first, as the viewer's roles may read it.
 
+    Each app contributes its own entries (`timeline_entries_for`, named in
+    mesoclinic.timeline.SOURCES) with a constant number of queries; the newest `limit`
+    are kept (None: all), and `truncated` says whether there were more.
+    """
+    from patients.timeline import timeline_entries_for
 
-def patient_timeline(patient: Patient, *, screenings: list[Screening]) -> list[TimelineEntry]:
-    """Everything that happened to a patient, newest first. Later apps add their events here."""
-    entries = [
-        TimelineEntry(patient.created_at, "registered", "Registered", icon="person-plus"),
+    groups = [
+        timeline_entries_for(patient, roles=roles, limit=limit, screenings=screenings),
+        *(source(patient, roles=roles, limit=limit) for source in timeline.sources()),
     ]
-    for item in screenings:
-        positives = item.positive_answers()
-        detail = (
-            ", ".join(q.label for q in positives) if positives else "No contraindications reported"
-        )
-        entries.append(
-            TimelineEntry(
-                item.recorded_at,
-                "screening",
-                f"Screening ({item.taken_on:%d %b %Y})",
-                detail,
-                "clipboard2-pulse",
-            )
-        )
-    return sorted(entries, key=lambda e: e.at, reverse=True)
+    return timeline.merge(groups, limit=limit)
 
 
 @dataclass(frozen=True)

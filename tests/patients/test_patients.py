@@ -274,8 +274,11 @@ def test_query_counts_do_not_grow_with_patients(practitioner_client):
     assert large == small, (small, large)
     assert small["list"] <= 4 and small["search"] <= 4
     # Later issues add panels to the patient page (sessions, consents, billing), each a
-    # constant number of queries; the page stays well under this ceiling.
-    assert small["detail"] <= 20
+    # constant number of queries; the page stays well under this ceiling. The timeline
+    # across apps adds 7 for a practitioner (consents; appointments, moves, courses;
+    # signed charts, amendments, adverse events): 16 -> 23. Front desk is 23 too (billing's
+    # three instead of the charts'), a manager 30 (tests/patients/test_timeline.py).
+    assert small["detail"] <= 25
 
 
 @pytest.mark.parametrize(
