@@ -168,6 +168,11 @@ class CreditNoteForm(StyledForm):
     reason = forms.CharField(max_length=200)
 
 
+# Reports look back a year from the end date and run to the day after it.
+REPORT_EARLIEST = date(2000, 1, 1)
+REPORT_LATEST = date(2199, 12, 31)
+
+
 class ReportFilterForm(StyledForm):
     start = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
     end = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
@@ -182,6 +187,10 @@ class ReportFilterForm(StyledForm):
     def clean(self):
         data = super().clean()
         start, end = data.get("start"), data.get("end")
+        for name, day in (("start", start), ("end", end)):
+            if day and not REPORT_EARLIEST <= day <= REPORT_LATEST:
+                self.add_error(name, "Choose a date between 2000 and 2199.")
+                start = end = None
         if start and end and start > end:
             raise forms.ValidationError("The start date must be before the end date.")
         return data

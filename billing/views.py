@@ -7,6 +7,7 @@ helpers in billing.selectors (404 for anything else).
 from __future__ import annotations
 
 import csv
+import uuid
 from decimal import Decimal
 
 from django.contrib import messages
@@ -44,7 +45,11 @@ def _location_by_public_id(value):
         return None
     from sessions.models import Location
 
-    return Location.objects.filter(public_id=value).first()
+    try:
+        public_id = uuid.UUID(str(value))
+    except ValueError:  # a malformed id names no location
+        return None
+    return Location.objects.filter(public_id=public_id).first()
 
 
 def _pdf_response(content: bytes, filename: str, download: bool) -> HttpResponse:

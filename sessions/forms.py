@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from django import forms
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils import timezone
 
 from protocols.models import Protocol
@@ -18,6 +19,14 @@ SESSION_TIME_ATTRS = {"type": "datetime-local", "class": "form-control", "step":
 WEEKDAY_CHOICES = WorkingHours.Weekday.choices
 # The calendar sends clinic-local times without an offset; an offset is accepted too.
 ISO_FORMATS = ["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M%z", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M"]
+
+
+# A typed year far outside the diary is a typo, and scheduling arithmetic around it
+# (the next day, a week of availability) would leave Python's date range.
+BOOKABLE_YEARS = [
+    MinValueValidator(date(1900, 1, 1), "Choose a date between 1900 and 2199."),
+    MaxValueValidator(date(2199, 12, 31), "Choose a date between 1900 and 2199."),
+]
 
 
 class PractitionerChoiceField(forms.ModelChoiceField):
@@ -127,7 +136,7 @@ class BookingForm(forms.Form):
     practitioner = practitioner_field()
     location = forms.ModelChoiceField(queryset=Location.objects.none())
     room = forms.ModelChoiceField(queryset=Room.objects.none(), required=False)
-    day = forms.DateField(widget=DATE, label="Date")
+    day = forms.DateField(widget=DATE, label="Date", validators=BOOKABLE_YEARS)
     start = forms.TimeField(widget=TIME, label="Time")
     minutes = forms.IntegerField(
         min_value=5,
@@ -156,7 +165,7 @@ class BookingForm(forms.Form):
 
 
 class MoveForm(forms.Form):
-    day = forms.DateField(widget=DATE, label="New date")
+    day = forms.DateField(widget=DATE, label="New date", validators=BOOKABLE_YEARS)
     start = forms.TimeField(widget=TIME, label="New time")
     minutes = forms.IntegerField(min_value=5, max_value=480, label="Length (minutes)")
     practitioner = practitioner_field()
@@ -203,7 +212,7 @@ class CoursePlanForm(forms.Form):
     practitioner = practitioner_field()
     location = forms.ModelChoiceField(queryset=Location.objects.none())
     room = forms.ModelChoiceField(queryset=Room.objects.none(), required=False)
-    earliest = forms.DateField(widget=DATE, label="First session from")
+    earliest = forms.DateField(widget=DATE, label="First session from", validators=BOOKABLE_YEARS)
     preferred_weekdays = forms.TypedMultipleChoiceField(
         choices=WEEKDAY_CHOICES,
         coerce=int,
@@ -250,6 +259,14 @@ class SessionTimesForm(forms.Form):
                 label=f"Session {n}",
             )
 
+    def clean(self):
+        cleaned = super().clean()
+        for n in self.sequences:
+            start = cleaned.get(f"session_{n}")
+            if start is not None and not 1900 <= start.year <= 2199:
+                self.add_error(f"session_{n}", "Choose a date between 1900 and 2199.")
+        return cleaned
+
     def starts(self) -> list[tuple[int, datetime]]:
         # Django has already read each time in the clinic's time zone.
         return [(n, self.cleaned_data[f"session_{n}"]) for n in self.sequences]
@@ -261,8 +278,8 @@ class FindSlotForm(forms.Form):
         queryset=Protocol.objects.bookable(), required=False, help_text="Empty: a consultation."
     )
     practitioner = practitioner_field(required=False, empty_label="Anyone")
-    first_day = forms.DateField(widget=DATE, label="From")
-    last_day = forms.DateField(widget=DATE, label="Until")
+    first_day = forms.DateField(widget=DATE, label="From", validators=BOOKABLE_YEARS)
+    last_day = forms.DateField(widget=DATE, label="Until", validators=BOOKABLE_YEARS)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

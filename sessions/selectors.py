@@ -8,6 +8,7 @@ from datetime import date, datetime, time, timedelta
 
 from django.contrib.auth.models import User
 from django.db.models import Q, QuerySet
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -290,6 +291,8 @@ def day_list(*, day: date, practitioner: User | None = None) -> list[Appointment
 
 
 def feed_for_token(token: str) -> CalendarFeed:
+    if "\x00" in token:  # PostgreSQL refuses the character; no feed has it
+        raise Http404
     return get_object_or_404(CalendarFeed.objects.select_related("practitioner"), token=token)
 
 

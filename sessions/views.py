@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
@@ -62,6 +62,23 @@ def _local(moment: datetime) -> datetime:
     return timezone.localtime(moment)
 
 
+# Dates typed into the address bar: outside these years they are typos, and the
+# calendar's arithmetic (a day or a week either side) must not leave datetime's range.
+EARLIEST_DAY = date(1900, 1, 1)
+LATEST_DAY = date(2199, 12, 31)
+
+
+def _parse_day(text: str | None) -> date | None:
+    """A date from the query string, or None when it is malformed or absurd."""
+    try:
+        day = parse_date(text or "")
+    except ValueError:  # well formed but impossible, e.g. 2026-13-45
+        return None
+    if day is None or not EARLIEST_DAY <= day <= LATEST_DAY:
+        return None
+    return day
+
+
 def _parse_local(text: str | None) -> datetime | None:
     """An ISO time from the calendar: clinic time unless it carries an offset."""
     if not text:
@@ -71,10 +88,12 @@ def _parse_local(text: str | None) -> datetime | None:
     except ValueError:
         return None
     if value is None:
-        day = parse_date(text[:10]) if len(text) >= 10 else None
+        day = _parse_day(text[:10]) if len(text) >= 10 else None
         if day is None:
             return None
         value = datetime.combine(day, time.min)
+    if not EARLIEST_DAY <= value.date() <= LATEST_DAY:
+        return None
     if timezone.is_naive(value):
         value = timezone.make_aware(value, timezone.get_default_timezone())
     return value
@@ -284,7 +303,7 @@ def calendar(request):
     locations, location = _pick_location(request)
     view = "week" if request.GET.get("view") == "week" else "day"
     mode = "rooms" if request.GET.get("by") == "rooms" else "practitioners"
-    day = parse_date(request.GET.get("date") or "") or timezone.localdate()
+    day = _parse_day(request.GET.get("date")) or timezone.localdate()
     columns = []
     if location is not None:
         if mode == "rooms":
@@ -402,7 +421,7 @@ def calendar_events(request):
 
 @roles.role_required(roles.STAFF)
 def today(request):
-    day = parse_date(request.GET.get("day") or "") or timezone.localdate()
+    day = _parse_day(request.GET.get("day")) or timezone.localdate()
     rows = selectors.day_list(day=day)
     by_practitioner: dict = defaultdict(list)
     for a in rows:
@@ -421,7 +440,7 @@ def today(request):
 
 @roles.role_required(roles.STAFF)
 def find_slot(request):
-    first = parse_date(request.GET.get("first_day") or "") or timezone.localdate()
+    first = _parse_day(request.GET.get("first_day")) or timezone.localdate()
     defaults = {
         "first_day": first.isoformat(),
         "last_day": (first + timedelta(days=14)).isoformat(),
@@ -519,7 +538,7 @@ def appointment_create(request):
         else:
             messages.success(request, "Appointment booked.")
             return redirect("sessions:appointment_detail", appointment_id=appointment.public_id)
-    query = request.GET.get("q", "").strip()
+    query = request.GET.get("q", "").replace("\x00", "").strip()
     found = patient_search(query=query) if query else []
     return render(
         request,
