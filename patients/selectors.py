@@ -46,7 +46,8 @@ def patient_search(
     patients = Patient.objects.all()
     if not include_archived:
         patients = patients.filter(archived_at__isnull=True)
-    query = " ".join(query.split())[:100]
+    # PostgreSQL text cannot hold NUL; a pasted one must not break the search.
+    query = " ".join(query.replace("\x00", "").split())[:100]
     if not query:
         return patients.order_by("-created_at")[:SEARCH_LIMIT]
 

@@ -538,7 +538,7 @@ def appointment_create(request):
         else:
             messages.success(request, "Appointment booked.")
             return redirect("sessions:appointment_detail", appointment_id=appointment.public_id)
-    query = request.GET.get("q", "").replace("\x00", "").strip()
+    query = request.GET.get("q", "").strip()
     found = patient_search(query=query) if query else []
     return render(
         request,

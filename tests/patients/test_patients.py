@@ -126,6 +126,7 @@ def test_no_duplicate_for_a_different_person():
         "09/03/1984",
         "1984-03-09",
         "jo.whit",
+        "Whit\x00aker",
     ],
 )
 def test_search_is_typo_tolerant_and_understands_phone_email_and_birth_date(query):
