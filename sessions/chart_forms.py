@@ -9,6 +9,7 @@ from django import forms
 from django.core.validators import MinValueValidator
 
 from protocols.areas import ZONE_BY_CODE, ZONES
+from sessions.charting import CHART_FIELDS
 from sessions.charting_rules import Area, ChartInput, Event, Product, Spin
 from sessions.models import AdverseEvent, ChartProduct, SessionChart
 
@@ -22,23 +23,7 @@ class ChartForm(forms.ModelForm):
 
     class Meta:
         model = SessionChart
-        fields = [
-            "check_screening_current",
-            "check_consent_signed",
-            "check_before_photos",
-            "blood_volume_ml",
-            "tubes",
-            "prp_yield_ml",
-            "activation",
-            "anaesthetic_cream",
-            "anaesthetic_minutes",
-            "technique",
-            "needle_gauge",
-            "microneedling_depth_mm",
-            "combined_procedures",
-            "immediate_reactions",
-            "notes",
-        ]
+        fields = list(CHART_FIELDS)
         widgets = {
             "immediate_reactions": forms.Textarea(attrs={"rows": 2}),
             "notes": forms.Textarea(attrs={"rows": 3}),
