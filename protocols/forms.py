@@ -4,6 +4,7 @@ from django import forms
 from patients.screening import QUESTIONS
 from protocols import areas
 from protocols.models import CareInstruction, Protocol, ProtocolContraindication
+from protocols.rules import SPIN_G_MAX, SPIN_G_MIN, SPIN_MINUTES_MAX, SPIN_MINUTES_MIN
 from protocols.services import PROTOCOL_FIELDS, CareItem, ProtocolParts
 
 
@@ -28,8 +29,8 @@ class ProtocolForm(forms.ModelForm):
 
 
 class SpinForm(forms.Form):
-    g_force = forms.IntegerField(label="Force (g)", min_value=50, max_value=5000)
-    minutes = forms.IntegerField(min_value=1, max_value=60)
+    g_force = forms.IntegerField(label="Force (g)", min_value=SPIN_G_MIN, max_value=SPIN_G_MAX)
+    minutes = forms.IntegerField(min_value=SPIN_MINUTES_MIN, max_value=SPIN_MINUTES_MAX)
 
 
 class IngredientForm(forms.Form):

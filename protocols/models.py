@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from patients.screening import QUESTIONS
 from protocols.areas import ZONE_CHOICES
+from protocols.rules import SPIN_G_MAX, SPIN_G_MIN, SPIN_MINUTES_MAX, SPIN_MINUTES_MIN
 
 
 class ProtocolQuerySet(models.QuerySet):
@@ -154,10 +155,11 @@ class CentrifugeSpin(models.Model):
         ordering = ["order"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(g_force__gte=50, g_force__lte=5000), name="spin_g_range"
+                condition=Q(g_force__gte=SPIN_G_MIN, g_force__lte=SPIN_G_MAX), name="spin_g_range"
             ),
             models.CheckConstraint(
-                condition=Q(minutes__gte=1, minutes__lte=60), name="spin_minutes_range"
+                condition=Q(minutes__gte=SPIN_MINUTES_MIN, minutes__lte=SPIN_MINUTES_MAX),
+                name="spin_minutes_range",
             ),
         ]
 

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+# A centrifuge spin is stored as relative centrifugal force and time (rpm means nothing
+# without the rotor radius); outside these bounds it is a typing error, not a protocol.
+SPIN_G_MIN, SPIN_G_MAX = 50, 5000
+SPIN_MINUTES_MIN, SPIN_MINUTES_MAX = 1, 60
+
 
 def course_rule_errors(
     *, sessions: int | None, min_days: int | None, target_days: int | None, max_days: int | None

@@ -12,6 +12,7 @@ from datetime import date
 from decimal import Decimal
 
 from protocols.areas import ZONE_BY_CODE
+from protocols.rules import SPIN_G_MAX, SPIN_G_MIN, SPIN_MINUTES_MAX, SPIN_MINUTES_MIN
 
 MAX_BLOOD_ML = Decimal("120")
 GAUGE_RANGE = (18, 34)
@@ -136,10 +137,19 @@ def chart_errors(data: ChartInput, *, session_date: date) -> dict[str, list[str]
                 f"({session_date:%d %b %Y}). Use another lot.",
             )
     for index, spin in enumerate(data.spins, start=1):
-        if spin.g_force is None or not (50 <= spin.g_force <= 5000):
-            _add(errors, "spins", f"Spin {index}: the force is between 50 and 5000 g.")
-        if spin.minutes is None or not (1 <= spin.minutes <= 60):
-            _add(errors, "spins", f"Spin {index}: the time is between 1 and 60 minutes.")
+        if spin.g_force is None or not (SPIN_G_MIN <= spin.g_force <= SPIN_G_MAX):
+            _add(
+                errors,
+                "spins",
+                f"Spin {index}: the force is between {SPIN_G_MIN} and {SPIN_G_MAX} g.",
+            )
+        if spin.minutes is None or not (SPIN_MINUTES_MIN <= spin.minutes <= SPIN_MINUTES_MAX):
+            _add(
+                errors,
+                "spins",
+                f"Spin {index}: the time is between {SPIN_MINUTES_MIN} and "
+                f"{SPIN_MINUTES_MAX} minutes.",
+            )
 
     seen: set[str] = set()
     total = Decimal("0")

@@ -23,6 +23,8 @@ from django.db import models
 from django.db.models import F, Func, Q
 from django.utils import timezone
 
+from protocols.rules import SPIN_G_MAX, SPIN_G_MIN, SPIN_MINUTES_MAX, SPIN_MINUTES_MIN
+
 # Statuses whose appointment no longer holds its time slot.
 RELEASED_STATUSES = ("cancelled",)
 # Statuses that no longer count as "a session of this course" for numbering.
@@ -524,10 +526,12 @@ class ChartSpin(models.Model):
         ordering = ["order"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(g_force__gte=50, g_force__lte=5000), name="chart_spin_g_range"
+                condition=Q(g_force__gte=SPIN_G_MIN, g_force__lte=SPIN_G_MAX),
+                name="chart_spin_g_range",
             ),
             models.CheckConstraint(
-                condition=Q(minutes__gte=1, minutes__lte=60), name="chart_spin_minutes_range"
+                condition=Q(minutes__gte=SPIN_MINUTES_MIN, minutes__lte=SPIN_MINUTES_MAX),
+                name="chart_spin_minutes_range",
             ),
         ]
 
