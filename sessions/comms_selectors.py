@@ -143,9 +143,18 @@ def treatment_booked_after(*, course: TreatmentPlan, after: datetime) -> bool:
     )
 
 
-def last_course_session_start(course: TreatmentPlan) -> datetime | None:
-    last = course.appointments.filter(status=Status.COMPLETED).order_by("-starts_at").first()
-    return last.starts_at if last else None
+def maintenance_not_needed(
+    course: TreatmentPlan, *, sessions: list[Appointment] | None = None
+) -> bool:
+    """No maintenance reminder for this finished course: none of its sessions was
+    completed, or the patient already has a later session of its protocol, booked or done.
+
+    The hourly job passes the sessions it has loaded; the builder lets this read them.
+    """
+    if sessions is None:
+        sessions = list(course.appointments.filter(status=Status.COMPLETED))
+    last = max((a.starts_at for a in sessions if a.status == Status.COMPLETED), default=None)
+    return last is None or treatment_booked_after(course=course, after=last)
 
 
 def courses_for_messages(*, kind: str, today: date) -> list[selectors.CourseView]:

@@ -323,8 +323,7 @@ def maintenance_due(message):
         return None
     if not _may_email(course.patient, marketing=True):
         return None
-    last = comms_selectors.last_course_session_start(course)
-    if last is None or comms_selectors.treatment_booked_after(course=course, after=last):
+    if comms_selectors.maintenance_not_needed(course):
         return None
     progress = comms_selectors.course_view(course, today=timezone.localdate()).progress
     if progress.maintenance_due_on is None:

@@ -337,8 +337,7 @@ def course_messages_schedule(*, now: datetime | None = None) -> int:
                     continue
                 day, key = progress.next_window[0], str(progress.next_sequence)
             else:
-                last = comms_selectors.last_course_session_start(view.course)
-                if last and comms_selectors.treatment_booked_after(course=view.course, after=last):
+                if comms_selectors.maintenance_not_needed(view.course, sessions=view.sessions):
                     continue
                 day, key = progress.maintenance_due_on, progress.maintenance_due_on.isoformat()
             for offset in setting.offsets_hours:
