@@ -102,11 +102,6 @@ def appointments_ics(appointments, *, now=None) -> bytes:
     return calendar.to_ical()
 
 
-def appointment_ics(appointment: Appointment, *, now=None) -> bytes:
-    """The calendar file with the one appointment (same UID every time it is re-sent)."""
-    return appointments_ics([appointment], now=now)
-
-
 def _ics_attachment(appointments, name: str = "appointment.ics") -> emails.Attachment:
     return emails.Attachment(name, appointments_ics(appointments), "text/calendar; method=PUBLISH")
 

@@ -40,10 +40,6 @@ def _due_at(kind: str, offset_hours: int, appointment: Appointment, now: datetim
     return appointment.starts_at + timedelta(hours=offset_hours)
 
 
-def _is_at_booking_key(key: str) -> bool:
-    return key == AT_BOOKING_KEY or key.startswith(COURSE_KEY_PREFIX)
-
-
 def course_step_key(sequences) -> str:
     """The offset key naming the course sessions booked in one step: "course:1-3,5"."""
     numbers = sorted(set(sequences))

@@ -74,10 +74,6 @@ def appointment_for_staff(public_id) -> Appointment:
     )
 
 
-def practitioner_for_staff(user_id) -> User:
-    return get_object_or_404(practitioners(), pk=user_id)
-
-
 # --- People and places
 
 
@@ -261,20 +257,43 @@ def patient_upcoming(patient, *, now: datetime | None = None) -> list[Appointmen
 # --- Calendar
 
 
-def calendar_appointments(
-    *,
-    location: Location,
-    start: datetime,
-    end: datetime,
-    include_cancelled: bool = False,
-) -> list[Appointment]:
-    """Appointments at a location overlapping [start, end): one query, whatever the count."""
-    rows = Appointment.objects.filter(location=location, **overlapping(start, end)).select_related(
-        "patient", "protocol", "practitioner", "room"
+def bookings_during(*, practitioner: User, start: datetime, end: datetime) -> int:
+    """How many of the practitioner's appointments that can still be moved overlap
+    [start, end) — what a new absence leaves to rebook."""
+    from sessions.services import MOVABLE
+
+    return Appointment.objects.filter(
+        practitioner=practitioner, status__in=MOVABLE, **overlapping(start, end)
+    ).count()
+
+
+# The columns the calendar's events show; the feed reads nothing else.
+CALENDAR_EVENT_FIELDS = (
+    "public_id",
+    "starts_at",
+    "ends_at",
+    "status",
+    "kind",
+    "sequence",
+    "practitioner_id",
+    "room_id",
+    "protocol__name",
+    "patient__first_name",
+    "patient__last_name",
+    "course__public_id",
+)
+
+
+def calendar_appointments(*, location: Location, start: datetime, end: datetime) -> list:
+    """Appointments holding time at a location within [start, end): one query, whatever
+    the count, reading only the columns the calendar shows."""
+    return list(
+        Appointment.objects.filter(location=location, **overlapping(start, end))
+        .exclude(status__in=RELEASED_STATUSES)
+        .select_related("patient", "protocol", "course")
+        .only(*CALENDAR_EVENT_FIELDS)
+        .order_by("starts_at")
     )
-    if not include_cancelled:
-        rows = rows.exclude(status__in=RELEASED_STATUSES)
-    return list(rows.order_by("starts_at"))
 
 
 def day_list(*, day: date, practitioner: User | None = None) -> list[Appointment]:

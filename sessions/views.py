@@ -38,20 +38,6 @@ PALETTE = [
 ]
 CONSULTATION_COLOUR = "#6c757d"
 # What the calendar's event feed reads (keeps each row small at clinic scale).
-EVENT_FIELDS = (
-    "public_id",
-    "starts_at",
-    "ends_at",
-    "status",
-    "kind",
-    "sequence",
-    "practitioner_id",
-    "room_id",
-    "protocol__name",
-    "patient__first_name",
-    "patient__last_name",
-    "course__public_id",
-)
 
 
 def _wants_json(request) -> bool:
@@ -221,12 +207,9 @@ def absence_create(request):
     form = forms.AbsenceForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         absence = form.save()
-        clashing = Appointment.objects.filter(
-            practitioner=absence.practitioner,
-            starts_at__lt=absence.ends_at,
-            ends_at__gt=absence.starts_at,
-            status__in=services.MOVABLE,
-        ).count()
+        clashing = selectors.bookings_during(
+            practitioner=absence.practitioner, start=absence.starts_at, end=absence.ends_at
+        )
         messages.success(request, "Absence recorded.")
         if clashing:
             messages.warning(
@@ -388,13 +371,7 @@ def calendar_events(request):
         start, end = selectors.local_day_bounds(today, today + timedelta(days=6))
     if location is None:
         return JsonResponse([], safe=False)
-    rows = Appointment.objects.filter(location=location, **selectors.overlapping(start, end))
-    rows = (
-        rows.exclude(status=Status.CANCELLED)
-        .select_related("patient", "protocol", "course")
-        .only(*EVENT_FIELDS)
-        .order_by("starts_at")
-    )
+    rows = selectors.calendar_appointments(location=location, start=start, end=end)
     detail = reverse("sessions:appointment_detail", args=["00000000-0000-0000-0000-000000000000"])
     events = [
         event_json(a, url=detail.replace("00000000-0000-0000-0000-000000000000", str(a.public_id)))

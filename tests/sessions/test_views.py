@@ -578,3 +578,30 @@ def test_second_location_hours(working_practitioner):
     add_hours(working_practitioner, other, weekdays=[5], start=10, end=14)
     assert WorkingHours.objects.filter(location=other).count() == 1
     assert datetime.time(10) == WorkingHours.objects.get(location=other).start
+
+
+def test_an_absence_over_booked_appointments_warns_the_manager(manager_client, booked):
+    r = manager_client.post(
+        reverse("sessions:absence_create"),
+        {
+            "practitioner": booked.practitioner.pk,
+            "kind": "training",
+            "starts_at": f"{TUE:%Y-%m-%d}T09:00",
+            "ends_at": f"{TUE:%Y-%m-%d}T12:00",
+        },
+        follow=True,
+    )
+    page = r.content.decode()
+    assert "1 booked appointment(s) fall in this absence" in page
+    # Outside the absence: no warning.
+    r = manager_client.post(
+        reverse("sessions:absence_create"),
+        {
+            "practitioner": booked.practitioner.pk,
+            "kind": "leave",
+            "starts_at": f"{TUE:%Y-%m-%d}T13:00",
+            "ends_at": f"{TUE:%Y-%m-%d}T17:00",
+        },
+        follow=True,
+    )
+    assert "fall in this absence" not in r.content.decode()
