@@ -2,10 +2,9 @@
 FROM python:3.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1
-RUN apt-get update \
- && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 \
-      fonts-dejavu-core nodejs npm make \
- && rm -rf /var/lib/apt/lists/*
+# The same list of system packages as make run/test and CI (profile "image").
+COPY mesoclinic/system_packages.py /tmp/system_packages.py
+RUN python /tmp/system_packages.py image && rm -rf /var/lib/apt/lists/* /tmp/system_packages.py
 
 WORKDIR /app
 COPY pyproject.toml ./

@@ -3,16 +3,25 @@ PYTHON_BIN ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 VENDOR := static/vendor
+# The system packages each command needs are listed in one place; it installs what is
+# missing (as root on Debian/Ubuntu) or stops with the exact install line.
+SYSTEM_PACKAGES = PYTHON_BIN=$(PYTHON_BIN) $(PYTHON_BIN) mesoclinic/system_packages.py
 
-.PHONY: run test bench setup assets lint format check clean
+.PHONY: run test bench setup system-packages assets lint format check clean
 
-run: setup
+run:
+	$(SYSTEM_PACKAGES) run
+	@$(MAKE) --no-print-directory setup
 	$(PY) -m mesoclinic.launcher run
 
-test: setup
+test:
+	$(SYSTEM_PACKAGES) test
+	@$(MAKE) --no-print-directory setup
 	$(PY) -m mesoclinic.launcher test $(PYTEST_ARGS)
 
-bench: setup
+bench:
+	$(SYSTEM_PACKAGES) bench
+	@$(MAKE) --no-print-directory setup
 	$(PY) -m mesoclinic.launcher bench $(BENCH_ARGS)
 
 setup: $(VENV)/.installed $(VENDOR)/.installed
