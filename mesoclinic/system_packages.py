@@ -127,7 +127,9 @@ PG_CLIENT = Requirement(
     ("postgresql-client",),
     lambda p: p.command("pg_isready"),
 )
-REDIS_CLI = Requirement("Redis client (redis-cli)", ("redis-tools",), lambda p: p.command("redis-cli"))
+REDIS_CLI = Requirement(
+    "Redis client (redis-cli)", ("redis-tools",), lambda p: p.command("redis-cli")
+)
 CHROMIUM = Requirement(
     "Chromium (browser journeys through Playwright)",
     ("chromium",),

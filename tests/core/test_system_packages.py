@@ -83,8 +83,7 @@ def test_missing_browser_as_a_user_stops_with_the_install_line(machine, monkeypa
     code, output = _ensure("test", machine.environ, root=False, monkeypatch=monkeypatch)
     assert code == system_packages.EXIT_MISSING
     assert (
-        "sudo apt-get update && sudo apt-get install -y --no-install-recommends chromium"
-        in output
+        "sudo apt-get update && sudo apt-get install -y --no-install-recommends chromium" in output
     )
     assert machine.apt_calls() == []
 
