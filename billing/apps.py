@@ -1,5 +1,7 @@
 from django.apps import AppConfig
 
+from mesoclinic.core import timeline
+
 
 class BillingConfig(AppConfig):
     name = "billing"
@@ -7,5 +9,9 @@ class BillingConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        # Registers the outbox builders for quote_expiring and instalment_due.
+        # ready(): these modules need the models loaded. messages registers the outbox
+        # builders for quote_expiring and instalment_due.
         from billing import messages  # noqa: F401
+        from billing.timeline import timeline_entries_for
+
+        timeline.SOURCES.append(timeline_entries_for)

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from billing import services
 from billing.models import Package, PriceList, Quote
-from mesoclinic import roles
+from mesoclinic.core import roles
 
 # Per-session prices by protocol name (CLINICAL.md: PRP 300-700 a session).
 SESSION_PRICES = {

@@ -1,10 +1,10 @@
-"""Quote, invoice and credit note PDFs, rendered by the shared mesoclinic.pdf module."""
+"""Quote, invoice and credit note PDFs, rendered by the shared mesoclinic.core.pdf module."""
 
 from __future__ import annotations
 
 from billing import selectors
 from billing.models import Invoice, Quote
-from mesoclinic.pdf import render_pdf
+from mesoclinic.core.pdf import render_pdf
 from protocols.areas import labels
 
 

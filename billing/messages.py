@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from billing import selectors
 from billing.models import Instalment, Quote
-from mesoclinic import emails, outbox
+from mesoclinic.core import emails, outbox
 
 
 def quote_email(*, quote: Quote, pdf: bytes):

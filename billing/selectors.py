@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from billing import pricing
 from billing.models import Invoice, Package, Payment, Price, PriceList, Purchase, Quote
-from mesoclinic.money import currency_exponent
+from mesoclinic.core.money import currency_exponent
 
 ZERO = Decimal(0)
 

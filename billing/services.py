@@ -34,7 +34,7 @@ from billing.models import (
     Quote,
     QuoteLine,
 )
-from mesoclinic import message_kinds, outbox
+from mesoclinic.core import message_kinds, outbox
 
 ZERO = Decimal(0)
 

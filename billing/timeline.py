@@ -12,9 +12,9 @@ from django.db.models.functions import Coalesce, Greatest
 from django.urls import reverse
 
 from billing.models import Invoice, Payment, Quote
-from mesoclinic.money import format_money
-from mesoclinic.roles import FRONT_OFFICE
-from mesoclinic.timeline import TimelineEntry
+from mesoclinic.core.money import format_money
+from mesoclinic.core.roles import FRONT_OFFICE
+from mesoclinic.core.timeline import TimelineEntry
 
 
 def _take(rows, limit: int | None):

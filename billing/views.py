@@ -27,7 +27,7 @@ from billing.forms import (
     ReportFilterForm,
 )
 from billing.models import Invoice, Package, PriceList, Quote
-from mesoclinic import roles
+from mesoclinic.core import roles
 from patients.selectors import patient_for_staff
 from protocols.models import Protocol
 

@@ -1,17 +1,13 @@
 from django.apps import AppConfig
 
 
-class CoreConfig(AppConfig):
-    """Shared infrastructure: roles, the audit log, email and PDF rendering."""
+class WiringConfig(AppConfig):
+    """Project wiring: settings, URLs, the Celery app, the launcher and demo loading.
+
+    An app without models, installed only so `manage.py load_demo` is found. It may
+    import every app; nothing imports it.
+    """
 
     name = "mesoclinic"
-    label = "core"
-    verbose_name = "Clinic"
-    default_auto_field = "django.db.models.BigAutoField"
-
-    def ready(self) -> None:
-        from django.db.models.signals import post_migrate
-
-        from mesoclinic.roles import sync_groups
-
-        post_migrate.connect(sync_groups, dispatch_uid="mesoclinic.sync_groups")
+    label = "mesoclinic"
+    verbose_name = "Mesoclinic (project wiring)"

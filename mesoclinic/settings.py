@@ -65,7 +65,7 @@ if SCREENING_VALID_DAYS < 1:
 # Patient messages other than urgent ones wait until these hours are over.
 CLINIC_QUIET_HOURS = env.str("CLINIC_QUIET_HOURS", default="21:00-08:00")
 try:
-    from mesoclinic.outbox_rules import parse_quiet_hours
+    from mesoclinic.core.outbox_rules import parse_quiet_hours
 
     parse_quiet_hours(CLINIC_QUIET_HOURS)
 except ValueError as exc:
@@ -138,7 +138,8 @@ INSTALLED_APPS = [
     "crispy_bootstrap5",
     "django_htmx",
     "axes",
-    "mesoclinic.apps.CoreConfig",
+    "mesoclinic.core.apps.CoreConfig",
+    "mesoclinic.apps.WiringConfig",
     "patients.apps.PatientsConfig",
     "protocols.apps.ProtocolsConfig",
     "sessions.apps.ClinicSessionsConfig",
@@ -172,7 +173,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "mesoclinic.context_processors.clinic",
+                "mesoclinic.core.context_processors.clinic",
             ],
         },
     },
@@ -221,9 +222,12 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
-    "dispatch-due-messages": {"task": "mesoclinic.tasks.dispatch_due_messages", "schedule": 60.0},
+    "dispatch-due-messages": {
+        "task": "mesoclinic.core.tasks.dispatch_due_messages",
+        "schedule": 60.0,
+    },
     "recover-stuck-messages": {
-        "task": "mesoclinic.tasks.recover_stuck_messages",
+        "task": "mesoclinic.core.tasks.recover_stuck_messages",
         "schedule": 300.0,
     },
     "schedule-course-messages": {

@@ -3,12 +3,13 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from mesoclinic import views
-from mesoclinic.forms import ClinicPasswordResetForm
+from mesoclinic.core import views as core_views
+from mesoclinic.core.forms import ClinicPasswordResetForm
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
-    path("audit/", views.audit_log, name="audit_log"),
+    path("audit/", core_views.audit_log, name="audit_log"),
     path(
         "accounts/password_reset/",
         auth_views.PasswordResetView.as_view(form_class=ClinicPasswordResetForm),
@@ -21,6 +22,6 @@ urlpatterns = [
     path("charts/", include("sessions.chart_urls")),
     path("billing/", include("billing.urls")),
     path("p/", include("mesoclinic.public_urls")),
-    path("messages/", include("mesoclinic.outbox_urls")),
+    path("messages/", include("mesoclinic.core.outbox_urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,14 +1,12 @@
 from django.contrib.auth.decorators import login_not_required
-from django.core.paginator import Paginator
 from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from mesoclinic import roles
-from mesoclinic.forms import AuditFilterForm
-from mesoclinic.models import AuditEvent
+from mesoclinic.celery import app
+from mesoclinic.core import roles
 
 
 @roles.role_required(roles.STAFF)
@@ -28,8 +26,6 @@ def healthz(request):
     except Exception as exc:  # any failure means "down" to a health check
         state["database"] = f"down: {exc.__class__.__name__}"
     try:
-        from mesoclinic.celery import app
-
         with app.connection_for_write() as conn:
             conn.ensure_connection(max_retries=1, timeout=2)
     except Exception as exc:
@@ -38,13 +34,3 @@ def healthz(request):
     return JsonResponse(
         {"status": "ok" if healthy else "down", **state}, status=200 if healthy else 503
     )
-
-
-@roles.role_required(roles.MANAGERS)
-def audit_log(request):
-    form = AuditFilterForm(request.GET or None)
-    events = AuditEvent.objects.select_related("patient").order_by("-at", "-id")
-    if form.is_valid():
-        events = form.apply(events)
-    page = Paginator(events, 50).get_page(request.GET.get("page"))
-    return render(request, "audit/log.html", {"form": form, "page": page})

@@ -12,7 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from mesoclinic import audit, roles
+from mesoclinic.core import audit, roles
 from patients import selectors, services
 from patients.forms import ConsentSignForm, ConsentWithdrawForm
 from protocols.models import Protocol

@@ -6,7 +6,8 @@ from django import forms
 from django.conf import settings
 from django.utils import timezone
 
-from patients import phones, screening
+from mesoclinic.core import phones
+from patients import screening
 from patients.models import ClinicalPhoto, Patient, Screening
 from patients.services import PATIENT_FIELDS
 

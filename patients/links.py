@@ -1,6 +1,6 @@
 """Patient link actions owned by the patients app, and the URLs to put in emails."""
 
-from mesoclinic import links
+from mesoclinic.core import links
 
 UNSUBSCRIBE = "unsubscribe"
 

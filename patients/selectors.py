@@ -11,12 +11,14 @@ from django.contrib.postgres.search import TrigramDistance
 from django.db.models import Prefetch, Q, QuerySet
 from django.db.models.functions import Lower
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 from django.utils import timezone
 
-from mesoclinic import timeline
-from mesoclinic.timeline import TimelineEntry  # noqa: F401 - re-exported for callers
-from patients import phones, screening
+from mesoclinic.core import patient_refs, phones, timeline
+from mesoclinic.core.timeline import TimelineEntry  # noqa: F401 - re-exported for callers
+from patients import screening
 from patients.models import Patient, Screening, ScreeningAcknowledgement
+from patients.timeline import timeline_entries_for
 
 SEARCH_LIMIT = 25
 # Trigram distance below which a name counts as a match (1 - similarity).
@@ -152,12 +154,10 @@ def patient_timeline(
 ) -> timeline.Timeline:
     """The patient's story across apps, newest first, as the viewer's roles may read it.
 
-    Each app contributes its own entries (`timeline_entries_for`, named in
-    mesoclinic.timeline.SOURCES) with a constant number of queries; the newest `limit`
+    Each app contributes its own entries (`timeline_entries_for`, registered in
+    mesoclinic.core.timeline.SOURCES) with a constant number of queries; the newest `limit`
     are kept (None: all), and `truncated` says whether there were more.
     """
-    from patients.timeline import timeline_entries_for
-
     groups = [
         timeline_entries_for(patient, roles=roles, limit=limit, screenings=screenings),
         *(source(patient, roles=roles, limit=limit) for source in timeline.sources()),
@@ -250,3 +250,21 @@ def signed_consent_for_staff(*, patient_id, consent_id):
         public_id=consent_id,
         patient__public_id=patient_id,
     )
+
+
+class PatientDirectory:
+    """How the shared library reads the patient ids it stores (core.patient_refs)."""
+
+    def refs(self, ids) -> dict[int, patient_refs.PatientRef]:
+        rows = Patient.objects.filter(pk__in=list(ids)).only(
+            "id", "public_id", "first_name", "last_name", "preferred_name"
+        )
+        return {
+            p.pk: patient_refs.PatientRef(
+                p.pk, p.full_name, reverse("patients:detail", args=[p.public_id])
+            )
+            for p in rows
+        }
+
+    def ids_matching(self, text: str) -> QuerySet:
+        return Patient.objects.filter(search_name__icontains=text.lower()).values("id")

@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from mesoclinic import audit
+from mesoclinic.core import audit
 from patients import screening as screening_rules
 from patients.models import Patient, Screening, ScreeningAcknowledgement
 from patients.selectors import possible_duplicates
@@ -257,7 +257,7 @@ def consent_sign(
     new version meanwhile, signing is refused rather than binding the patient to a
     text they did not read. Signing locks the consent version for good.
     """
-    from mesoclinic.signatures import SignatureRejected, parse_signature
+    from mesoclinic.core.signatures import SignatureRejected, parse_signature
     from patients.models import SignedConsent
     from protocols.models import ConsentVersion
     from protocols.services import consent_version_lock, current_consent
@@ -350,7 +350,7 @@ def signed_consent_pdf_render(*, signed) -> bytes:
     the full text and both signature images (embedded as data URIs, no file access)."""
     import base64
 
-    from mesoclinic.pdf import render_pdf
+    from mesoclinic.core.pdf import render_pdf
 
     def data_uri(png) -> str:
         return "data:image/png;base64," + base64.b64encode(bytes(png)).decode("ascii")

@@ -11,8 +11,8 @@ from django.db.models import F
 from django.db.models.functions import Coalesce, Greatest
 from django.urls import reverse
 
-from mesoclinic.roles import CLINICAL
-from mesoclinic.timeline import TimelineEntry
+from mesoclinic.core.roles import CLINICAL
+from mesoclinic.core.timeline import TimelineEntry
 from patients.models import Patient, Screening, SignedConsent
 
 

@@ -4,7 +4,8 @@ from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from mesoclinic import audit, links, message_kinds, roles, timeline
+from mesoclinic.core import audit, links, message_kinds, roles, timeline
+from mesoclinic.core.models import OutboundMessage
 from patients import links as links_actions
 from patients import selectors, services
 from patients.forms import (
@@ -91,7 +92,9 @@ def patient_detail(request, patient_id):
                 limit=None if request.GET.get("timeline") == "all" else timeline.PAGE_LIMIT,
             ),
             "can_see_clinical": roles.has_role(request.user, roles.CLINICAL),
-            "patient_messages": patient.outbound_messages.order_by("-due_at", "-id")[:15],
+            "patient_messages": OutboundMessage.objects.filter(patient_id=patient.pk).order_by(
+                "-due_at", "-id"
+            )[:15],
             "message_labels": {k.code: k.label for k in message_kinds.KINDS},
         },
     )

@@ -2,7 +2,7 @@ from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from mesoclinic import roles
+from mesoclinic.core import roles
 from protocols import areas, consent_text, selectors, services
 from protocols.forms import ConsentForm, ProtocolEditor
 from protocols.models import Protocol

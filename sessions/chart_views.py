@@ -8,7 +8,7 @@ from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from mesoclinic import audit, roles
+from mesoclinic.core import audit, roles
 from protocols.areas import ZONE_BY_CODE
 from sessions import charting, charting_selectors
 from sessions.chart_forms import ZONE_GROUPS, AmendmentForm, ChartForm, LotSearchForm

@@ -19,8 +19,8 @@ from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from mesoclinic import audit, emails, message_kinds, outbox
-from mesoclinic.models import OutboundMessage
+from mesoclinic.core import audit, emails, message_kinds, outbox
+from mesoclinic.core.models import OutboundMessage
 from patients.models import Patient
 from patients.selectors import current_signed_consent, latest_screening
 from protocols.areas import ZONE_BY_CODE
@@ -402,7 +402,7 @@ DOCUMENT_TEMPLATES = {
 
 
 def session_document_render(*, appointment: Appointment, kind: str) -> bytes:
-    from mesoclinic.pdf import render_pdf
+    from mesoclinic.core.pdf import render_pdf
 
     template, build = DOCUMENT_TEMPLATES[kind]
     return render_pdf(template, build(appointment))

@@ -12,7 +12,7 @@ from decimal import Decimal
 from django.utils import timezone
 from PIL import Image, ImageDraw
 
-from mesoclinic import roles
+from mesoclinic.core import roles
 from patients import services as patient_services
 from patients.selectors import current_signed_consent
 from protocols.areas import ZONE_BY_CODE

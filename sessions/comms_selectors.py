@@ -11,7 +11,7 @@ from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.utils import timezone
 
-from mesoclinic.models import OutboundMessage
+from mesoclinic.core.models import OutboundMessage
 from patients.models import Patient, SignedConsent
 from protocols.models import CareInstruction
 from sessions import selectors
@@ -217,7 +217,7 @@ def cancellation_terms(appointment: Appointment, *, now: datetime) -> Cancellati
 def reschedule_requests(patient: Patient, *, limit: int = 10) -> list[OutboundMessage]:
     """The patient's recent requests to move an appointment, newest first."""
     return list(
-        OutboundMessage.objects.filter(patient=patient, kind=RESCHEDULE_KIND).order_by(
+        OutboundMessage.objects.filter(patient_id=patient.pk, kind=RESCHEDULE_KIND).order_by(
             "-created_at", "-id"
         )[:limit]
     )

@@ -7,7 +7,7 @@ from datetime import datetime, time, timedelta
 from django.contrib.auth.models import Group, User
 from django.utils import timezone
 
-from mesoclinic import roles
+from mesoclinic.core import roles
 from patients.models import Patient
 from protocols.models import Protocol
 from sessions import scheduling, selectors, services

@@ -1,9 +1,9 @@
 """Signed patient links about appointments and documents, and the URLs to put in emails.
 
-Each action has its own salt (mesoclinic.links), so a "confirm" token cannot cancel.
+Each action has its own salt (mesoclinic.core.links), so a "confirm" token cannot cancel.
 """
 
-from mesoclinic import links
+from mesoclinic.core import links
 
 CONFIRM = "appointment-confirm"
 CANCEL = "appointment-cancel"

@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from icalendar import Calendar, Event, vText
 
-from mesoclinic import emails, outbox
+from mesoclinic.core import emails, outbox
 from patients import links as patient_links
 from patients.models import Patient
 from sessions import comms_selectors, links, reminders

@@ -1,6 +1,6 @@
 """Pages patients reach from signed links in their emails: no login, one action each.
 
-A tampered, unknown or expired token gets the same plain page (mesoclinic.links),
+A tampered, unknown or expired token gets the same plain page (mesoclinic.core.links),
 naming no patient. Actions change nothing on GET (mail scanners follow links): the
 page explains, and a button POSTs.
 """
@@ -15,8 +15,8 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from mesoclinic import audit
-from mesoclinic import links as signed_links
+from mesoclinic.core import audit
+from mesoclinic.core import links as signed_links
 from sessions import comms_selectors, links, reminders, services
 
 INVALID = signed_links.LinkError(expired=False)

@@ -14,8 +14,8 @@ from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.utils import timezone
 
-from mesoclinic import message_kinds, outbox
-from mesoclinic.models import OutboundMessage
+from mesoclinic.core import message_kinds, outbox
+from mesoclinic.core.models import OutboundMessage
 from sessions import comms_selectors
 from sessions.models import Appointment
 

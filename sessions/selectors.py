@@ -12,7 +12,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from mesoclinic import roles
+from mesoclinic.core import roles
 from sessions import scheduling
 from sessions.models import (
     RELEASED_STATUSES,

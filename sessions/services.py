@@ -19,7 +19,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from billing import services as billing
-from mesoclinic import audit, roles
+from mesoclinic.core import audit, roles
 from patients.models import Patient
 from patients.selectors import consent_withdrawal, latest_screening
 from protocols.models import Protocol

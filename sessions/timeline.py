@@ -16,9 +16,9 @@ from django.db.models.functions import Cast, Coalesce, Greatest
 from django.urls import reverse
 from django.utils import formats, timezone
 
-from mesoclinic.models import AuditEvent
-from mesoclinic.roles import CLINICAL
-from mesoclinic.timeline import TimelineEntry
+from mesoclinic.core.models import AuditEvent
+from mesoclinic.core.roles import CLINICAL
+from mesoclinic.core.timeline import TimelineEntry
 from sessions.models import AdverseEvent, Appointment, ChartAmendment, SessionChart, TreatmentPlan
 
 Status = Appointment.Status
@@ -136,7 +136,7 @@ def _move_entries(patient, limit) -> list[TimelineEntry]:
     moved = Appointment.objects.filter(pk=Cast(OuterRef("object_id"), BigIntegerField()))
     rows = (
         AuditEvent.objects.filter(
-            patient=patient,
+            patient_id=patient.pk,
             object_type=Appointment._meta.label,
             action=AuditEvent.Action.CHANGE,
             summary__startswith=MOVED_PREFIX,

@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.views.decorators.http import require_POST
 
-from mesoclinic import roles
+from mesoclinic.core import roles
 from patients.selectors import patient_for_staff, patient_search
 from protocols.models import Protocol
 from sessions import forms, ical, scheduling, selectors, services

@@ -3,7 +3,7 @@
 import pytest
 from django.contrib.auth.models import Group, User
 
-from mesoclinic import roles
+from mesoclinic.core import roles
 from tests.factories import PatientFactory
 
 

@@ -4,7 +4,7 @@ from django import template
 from django.utils import timezone
 
 from billing import selectors
-from mesoclinic import roles
+from mesoclinic.core import roles
 
 register = template.Library()
 

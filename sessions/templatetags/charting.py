@@ -30,7 +30,7 @@ def zone_diagram(region: str):
 
 @register.inclusion_tag("sessions/_chart_patient_panel.html", takes_context=True)
 def patient_session_documents(context, patient):
-    from mesoclinic import roles
+    from mesoclinic.core import roles
     from patients.selectors import signed_consents
     from sessions.charting_selectors import charted_sessions, session_documents
 

@@ -3,7 +3,7 @@
 from django import template
 from django.utils import timezone
 
-from mesoclinic import roles
+from mesoclinic.core import roles
 from sessions import selectors
 
 register = template.Library()

@@ -23,7 +23,7 @@ def generate(ctx: dict) -> None:
 
     from billing import services
     from billing.models import DocumentCounter, Invoice, InvoiceLine, Package, PriceList
-    from mesoclinic import roles
+    from mesoclinic.core import roles
     from patients.models import Patient
     from protocols.catalogue import real_models, seed
     from protocols.models import Protocol

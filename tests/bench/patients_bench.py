@@ -40,7 +40,7 @@ def generate(ctx: dict) -> None:
     from django.contrib.auth.models import Group, User
     from django.utils import timezone
 
-    from mesoclinic import roles
+    from mesoclinic.core import roles
     from patients.models import Patient, Screening
 
     roles.sync_groups()

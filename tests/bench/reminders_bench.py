@@ -85,7 +85,7 @@ def generate(ctx: dict) -> None:
     from django.contrib.contenttypes.models import ContentType
     from django.utils import timezone
 
-    from mesoclinic.models import OutboundMessage
+    from mesoclinic.core.models import OutboundMessage
     from patients.models import Patient
     from sessions.models import Appointment
 
@@ -126,8 +126,8 @@ def measure(ctx: dict) -> dict[str, float]:
     from django.conf import settings
 
     from mesoclinic.celery import app
-    from mesoclinic.models import OutboundMessage
-    from mesoclinic.tasks import dispatch_due_messages
+    from mesoclinic.core.models import OutboundMessage
+    from mesoclinic.core.tasks import dispatch_due_messages
     from tests.support.worker import database_url_for_tests
 
     run = ctx["reminder_run"]

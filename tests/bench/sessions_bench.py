@@ -24,7 +24,7 @@ SAMPLES = 100
 def _users(ctx):
     from django.contrib.auth.models import Group, User
 
-    from mesoclinic import roles
+    from mesoclinic.core import roles
 
     roles.sync_groups()
     group = Group.objects.get(name=roles.PRACTITIONER)

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from billing import selectors, services
 from billing.models import Credit, CreditUse, Invoice, Payment, Purchase, Quote
-from mesoclinic.models import OutboundMessage
+from mesoclinic.core.models import OutboundMessage
 from tests.billing.helpers import (
     FACE,
     SCALP,

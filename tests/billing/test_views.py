@@ -14,8 +14,8 @@ from pypdf import PdfReader
 
 from billing import selectors, services, tasks
 from billing.models import Invoice, Payment, Price, Purchase, Quote
-from mesoclinic import outbox
-from mesoclinic.models import OutboundMessage
+from mesoclinic.core import outbox
+from mesoclinic.core.models import OutboundMessage
 from tests.billing.helpers import SCALP, accepted_purchase, price_list, scalp_package
 
 pytestmark = pytest.mark.django_db

@@ -7,7 +7,7 @@ from django.db import InternalError, transaction
 from django.test import Client
 from django.urls import reverse
 
-from mesoclinic.models import AuditEvent
+from mesoclinic.core.models import AuditEvent
 from sessions import charting, charting_rules
 from sessions.models import ChartAmendment, ChartArea, ChartProduct, SessionChart
 from tests.charting.conftest import LONDON, good_post
@@ -160,7 +160,7 @@ def test_amendments_append_and_the_original_stays(practitioner_client, manager, 
     assert "Left cheek was 1.5 mL" in page and "Typo" in page
     with pytest.raises(InternalError), transaction.atomic():
         ChartAmendment.objects.filter(pk=amendments[0].pk).update(why="changed")
-    assert AuditEvent.objects.filter(action="amend", patient=session.patient).count() == 2
+    assert AuditEvent.objects.filter(action="amend", patient_id=session.patient_id).count() == 2
 
 
 def test_amending_an_unsigned_chart_is_refused(session, practitioner):

@@ -9,7 +9,7 @@ from django.db import IntegrityError, InternalError, transaction
 from django.urls import reverse
 from pypdf import PdfReader
 
-from mesoclinic.models import AuditEvent
+from mesoclinic.core.models import AuditEvent
 from patients import selectors, services
 from patients.models import ConsentWithdrawal, SignedConsent
 from patients.tasks import signed_consent_pdf
@@ -70,7 +70,7 @@ def test_signing_stores_both_signatures_locks_the_version_and_audits(
     assert signed.patient_signature_sha256 != signed.practitioner_signature_sha256
     version.refresh_from_db()
     assert version.is_locked
-    assert AuditEvent.objects.filter(action="sign", patient=patient).exists()
+    assert AuditEvent.objects.filter(action="sign", patient_id=patient.pk).exists()
     assert selectors.current_signed_consent(patient=patient, protocol=face) == signed
 
 

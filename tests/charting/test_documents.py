@@ -12,8 +12,8 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from mesoclinic import outbox
-from mesoclinic.models import OutboundMessage
+from mesoclinic.core import outbox
+from mesoclinic.core.models import OutboundMessage
 from patients.models import ClinicalPhoto
 from sessions import aftercare, charting
 from sessions.models import Appointment, SessionDocument
@@ -225,7 +225,7 @@ def test_until_keeps_the_clock_time_across_the_spring_clock_change():
 def test_demo_data_charts_completed_sessions_with_their_documents(
     patient, face, practitioner, manager, frontdesk
 ):
-    from mesoclinic import roles
+    from mesoclinic.core import roles
     from sessions.charting_demo import load_demo_charting
     from tests.charting.conftest import make_session
 

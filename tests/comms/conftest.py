@@ -10,7 +10,7 @@ import pytest
 from django.contrib.contenttypes.models import ContentType
 from django.utils import timezone
 
-from mesoclinic.models import OutboundMessage
+from mesoclinic.core.models import OutboundMessage
 from sessions import services
 from sessions.models import Appointment
 from tests.factories import ScreeningFactory

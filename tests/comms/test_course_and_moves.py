@@ -10,9 +10,9 @@ from django.core import mail
 from django.urls import reverse
 from icalendar import Calendar
 
-from mesoclinic import message_kinds, outbox
-from mesoclinic.messages_views import OutboxFilterForm
-from mesoclinic.models import MessageSetting, OutboundMessage
+from mesoclinic.core import message_kinds, outbox
+from mesoclinic.core.messages_views import OutboxFilterForm
+from mesoclinic.core.models import MessageSetting, OutboundMessage
 from sessions import reminders, services
 from tests.comms.conftest import NOW, book, local, messages_of
 

@@ -14,8 +14,8 @@ import pytest
 from django.utils import timezone
 
 from mesoclinic.celery import app
-from mesoclinic.models import OutboundMessage
-from mesoclinic.tasks import dispatch_due_messages
+from mesoclinic.core.models import OutboundMessage
+from mesoclinic.core.tasks import dispatch_due_messages
 from sessions.models import Location, WorkingHours
 from tests.comms.conftest import book
 from tests.factories import PatientFactory

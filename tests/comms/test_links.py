@@ -10,8 +10,8 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.urls import reverse
 
-from mesoclinic import links as signed_links
-from mesoclinic.models import AuditEvent, OutboundMessage
+from mesoclinic.core import links as signed_links
+from mesoclinic.core.models import AuditEvent, OutboundMessage
 from sessions import links
 from sessions.models import Appointment, SessionDocument
 from tests.comms.conftest import NOW, book, local, messages_of
@@ -234,7 +234,7 @@ class TestReschedule:
         body = client.post(target).content.decode()
         assert "we have your request" in body
         request_row = messages_of(appointment, "reschedule_request").get()
-        assert request_row.patient == appointment.patient
+        assert request_row.patient_id == appointment.patient_id
         appointment.refresh_from_db()
         assert appointment.status == Appointment.Status.BOOKED  # stays booked meanwhile
 

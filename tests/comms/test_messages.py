@@ -10,8 +10,8 @@ from django.core import mail
 from icalendar import Calendar
 from pypdf import PdfReader
 
-from mesoclinic import outbox
-from mesoclinic.models import MessageSetting, OutboundMessage
+from mesoclinic.core import outbox
+from mesoclinic.core.models import MessageSetting, OutboundMessage
 from patients.models import Patient
 from sessions import reminders, services
 from sessions.models import TreatmentPlan
@@ -303,7 +303,7 @@ class TestRescheduleRequest:
         reminders.appointment_reschedule_request(appointment=appointment)
         reminders.appointment_reschedule_request(appointment=appointment)  # same day: once
         row = messages_of(appointment, "reschedule_request").get()
-        assert row.recipient == "desk@clinic.example" and row.patient == appointment.patient
+        assert row.recipient == "desk@clinic.example" and row.patient_id == appointment.patient_id
         mail.outbox.clear()
         deliver_due()
         [email] = [m for m in mail.outbox if m.to == ["desk@clinic.example"]]

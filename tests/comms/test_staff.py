@@ -7,9 +7,9 @@ from datetime import timedelta
 import pytest
 from django.urls import reverse
 
-from mesoclinic import links as signed_links
-from mesoclinic import outbox
-from mesoclinic.models import OutboundMessage
+from mesoclinic.core import links as signed_links
+from mesoclinic.core import outbox
+from mesoclinic.core.models import OutboundMessage
 from sessions import links
 from tests.comms.conftest import NOW, book, local, messages_of
 

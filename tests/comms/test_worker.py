@@ -13,8 +13,8 @@ from icalendar import Calendar
 from pypdf import PdfReader
 
 from mesoclinic.celery import app
-from mesoclinic.models import OutboundMessage
-from mesoclinic.tasks import dispatch_due_messages
+from mesoclinic.core.models import OutboundMessage
+from mesoclinic.core.tasks import dispatch_due_messages
 from sessions import services
 from sessions.models import Location, WorkingHours
 from tests.comms.conftest import book, complete_session, messages_of

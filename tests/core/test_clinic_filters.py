@@ -1,9 +1,9 @@
-"""Template filters in mesoclinic/templatetags/clinic.py."""
+"""Template filters in mesoclinic/core/templatetags/clinic.py."""
 
 import pytest
 from django.template import Context, Template
 
-from mesoclinic.templatetags.clinic import offset_words
+from mesoclinic.core.templatetags.clinic import offset_words
 
 
 @pytest.mark.parametrize(
@@ -46,7 +46,7 @@ def test_patient_messages_show_offsets_in_words(frontdesk_client, patient):
     from django.urls import reverse
     from django.utils import timezone
 
-    from mesoclinic.models import OutboundMessage
+    from mesoclinic.core.models import OutboundMessage
 
     for key in ("-192", "-48", "0"):
         OutboundMessage.objects.create(
@@ -54,7 +54,7 @@ def test_patient_messages_show_offsets_in_words(frontdesk_client, patient):
             subject_type=ContentType.objects.get_for_model(patient),
             subject_id=patient.pk,
             offset_key=key,
-            patient=patient,
+            patient_id=patient.pk,
             recipient=patient.email,
             due_at=timezone.now(),
         )

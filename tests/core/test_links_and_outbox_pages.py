@@ -5,8 +5,8 @@ import time_machine
 from django.urls import reverse
 from django.utils import timezone
 
-from mesoclinic import links, outbox
-from mesoclinic.models import MessageSetting, OutboundMessage
+from mesoclinic.core import links, outbox
+from mesoclinic.core.models import MessageSetting, OutboundMessage
 from patients import links as patient_links
 from tests.factories import PatientFactory
 
@@ -82,7 +82,7 @@ def test_manager_changes_message_settings_and_bad_offsets_are_refused(manager_cl
     url = reverse("outbox:settings")
     assert manager_client.get(url).status_code == 200
     data = {}
-    from mesoclinic.message_kinds import KINDS
+    from mesoclinic.core.message_kinds import KINDS
 
     for kind in KINDS:
         data[f"{kind.code}-enabled"] = "on"

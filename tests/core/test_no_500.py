@@ -39,7 +39,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from mesoclinic import roles
+from mesoclinic.core import roles
 from tests.core.test_permissions import all_patterns, drain, sample_kwargs  # noqa: F401
 
 ROLES = {
@@ -296,7 +296,7 @@ def view_reads(pattern) -> tuple[set[str], dict[str, str], bool]:
 
 def public_tokens(kwargs) -> dict[str, dict[str, str]]:
     """For each signed-link URL: a good token and malformed, tampered, expired ones."""
-    from mesoclinic import links as signed_links
+    from mesoclinic.core import links as signed_links
     from patients import links as patient_links
     from patients.models import Patient, SignedConsent
     from sessions import links

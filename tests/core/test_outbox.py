@@ -8,8 +8,8 @@ import pytest
 from django.db import connections
 from django.utils import timezone
 
-from mesoclinic import outbox, outbox_rules
-from mesoclinic.models import OutboundMessage
+from mesoclinic.core import outbox, outbox_rules
+from mesoclinic.core.models import OutboundMessage
 from tests.factories import PatientFactory
 from tests.support import outbox_kinds
 from tests.support.smtp import SMTPSink

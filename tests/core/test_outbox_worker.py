@@ -9,10 +9,10 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
-from mesoclinic import outbox
 from mesoclinic.celery import app
-from mesoclinic.models import OutboundMessage
-from mesoclinic.tasks import dispatch_due_messages
+from mesoclinic.core import outbox
+from mesoclinic.core.models import OutboundMessage
+from mesoclinic.core.tasks import dispatch_due_messages
 from tests.factories import PatientFactory
 from tests.support import outbox_kinds
 from tests.support.smtp import SMTPSink, free_port

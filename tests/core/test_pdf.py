@@ -5,7 +5,7 @@ import io
 import pytest
 from pypdf import PdfReader
 
-from mesoclinic import pdf
+from mesoclinic.core import pdf
 
 
 def text_of(data: bytes) -> str:

@@ -8,7 +8,7 @@ import pytest
 from django.conf import settings
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from mesoclinic import roles
+from mesoclinic.core import roles
 
 DOC = Path(settings.BASE_DIR) / "docs" / "permissions.md"
 ROLE_COLUMNS = {
@@ -66,7 +66,7 @@ def sample_kwargs(patient, catalogue):
     """A real object for every URL keyword, so each URL resolves to an existing page."""
     from django.core.files.base import ContentFile
 
-    from mesoclinic import outbox
+    from mesoclinic.core import outbox
     from patients import links as patient_links
     from patients.models import ClinicalPhoto
     from tests.factories import ScreeningFactory, UserFactory

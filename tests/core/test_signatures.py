@@ -4,7 +4,7 @@ import io
 import pytest
 from PIL import Image, ImageDraw
 
-from mesoclinic.signatures import PREFIX, SignatureRejected, parse_signature
+from mesoclinic.core.signatures import PREFIX, SignatureRejected, parse_signature
 
 
 def png_uri(draw: bool = True, size=(400, 150)) -> str:

@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 from PIL import Image
 
-from mesoclinic.models import AuditEvent
+from mesoclinic.core.models import AuditEvent
 from patients.models import ClinicalPhoto
 from patients.photos import MAX_UPLOAD_BYTES, PhotoRejected, clean_photo
 
@@ -82,7 +82,7 @@ def test_practitioner_uploads_compares_and_views_photos(practitioner_client, pat
     assert "no-store" in served["Cache-Control"]
     assert (
         AuditEvent.objects.filter(
-            patient=patient, object_type="patients.ClinicalPhoto", action="create"
+            patient_id=patient.pk, object_type="patients.ClinicalPhoto", action="create"
         ).count()
         == 2
     )

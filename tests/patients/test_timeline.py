@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from billing import services as billing_services
 from billing.models import Invoice
-from mesoclinic import audit, roles, timeline
+from mesoclinic.core import audit, roles, timeline
 from patients import selectors
 from patients import services as patient_services
 from sessions.models import AdverseEvent, Appointment, ChartAmendment, SessionChart, TreatmentPlan

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
-from mesoclinic import roles
+from mesoclinic.core import roles
 from sessions.models import Location, Room, WorkingHours
 from tests.conftest import make_user
 

@@ -4,7 +4,7 @@ import datetime
 
 from django.utils import timezone
 
-from mesoclinic import roles
+from mesoclinic.core import roles
 from sessions.models import (
     Absence,
     Appointment,

@@ -6,7 +6,7 @@ import pytest
 from django.contrib.contenttypes.models import ContentType
 from django.db import IntegrityError, transaction
 
-from mesoclinic.models import MessageSetting, OutboundMessage
+from mesoclinic.core.models import MessageSetting, OutboundMessage
 from patients.models import ScreeningAcknowledgement
 from sessions import services
 from sessions.models import Absence, Appointment, Closure, TreatmentPlan

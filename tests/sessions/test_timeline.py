@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import pytest
 
-from mesoclinic import roles
+from mesoclinic.core import roles
 from sessions import services, timeline
 from tests.sessions.conftest import NOW, local
 

@@ -2,7 +2,7 @@
 
 from types import SimpleNamespace
 
-from mesoclinic import emails, outbox
+from mesoclinic.core import emails, outbox
 from patients.models import Patient
 
 KIND = "test_note"

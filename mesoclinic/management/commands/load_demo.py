@@ -9,8 +9,11 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
-from mesoclinic import roles
+from billing.demo import load_demo_billing
+from mesoclinic.core import roles
 from patients.models import Patient, Screening
+from sessions.charting_demo import load_demo_charting
+from sessions.demo import load_demo_schedule
 
 DEMO_USERS = (
     ("manager", "Morgan", "Reyes", roles.MANAGER),
@@ -116,13 +119,7 @@ class Command(BaseCommand):
                         recorded_by=users[roles.PRACTITIONER],
                         **positives,
                     )
-            from sessions.demo import load_demo_schedule
-
             load_demo_schedule(users=users, password=password)
-            from billing.demo import load_demo_billing
-
             load_demo_billing(users=users)
-            from sessions.charting_demo import load_demo_charting
-
             load_demo_charting(users=users)
         self.stdout.write(self.style.SUCCESS("Demo data ready."))

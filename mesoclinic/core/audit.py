@@ -2,7 +2,7 @@
 
 from django.db import models
 
-from mesoclinic.models import AuditEvent
+from mesoclinic.core.models import AuditEvent
 
 Action = AuditEvent.Action
 
@@ -28,7 +28,7 @@ def record(
     return AuditEvent.objects.create(
         actor=actor,
         actor_label=actor.get_username() if actor is not None else "patient link",
-        patient=patient,
+        patient_id=patient.pk if patient is not None else None,
         action=action,
         object_type=obj._meta.label if obj is not None else "",
         object_id=str(obj.pk) if obj is not None else "",

@@ -2,25 +2,22 @@
 
 Each app owns a small selector `timeline_entries_for(patient, *, roles, limit)` that
 returns its own `TimelineEntry` rows (one or two queries, newest `limit` rows per
-query) and decides what each role may read. `patients.selectors.patient_timeline`
-merges them newest first. Apps never import each other for this: the sources are
-named here by dotted path.
+query) and decides what each role may read, and registers it in its `AppConfig.ready()`
+(`timeline.SOURCES.append(...)`). `patients.selectors.patient_timeline` merges them
+newest first. Apps never import each other for this, and this module imports none.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.utils.module_loading import import_string
-
-# Each: a callable (patient, *, roles, limit) -> list[TimelineEntry]. The patients app's
-# own entries (patients.timeline) are added by patient_timeline itself.
-SOURCES: tuple[str, ...] = (
-    "sessions.timeline.timeline_entries_for",
-    "billing.timeline.timeline_entries_for",
-)
+# Each: a callable (patient, *, roles, limit) -> list[TimelineEntry], appended by the
+# app that owns the entries in its AppConfig.ready(). The patients app's own entries
+# (patients.timeline) are added by patient_timeline itself.
+Source = Callable[..., "list[TimelineEntry]"]
+SOURCES: list[Source] = []
 
 # How many of the newest entries the patient page shows before "Show all".
 PAGE_LIMIT = 30
@@ -51,8 +48,8 @@ class Timeline:
         return len(self.entries)
 
 
-def sources():
-    return [import_string(path) for path in SOURCES]
+def sources() -> list[Source]:
+    return list(SOURCES)
 
 
 def merge(groups: Iterable[list[TimelineEntry]], *, limit: int | None) -> Timeline:

@@ -1,6 +1,11 @@
 import pytest
 
-from patients.phones import InvalidPhoneNumber, display_phone, looks_like_phone, normalize_phone
+from mesoclinic.core.phones import (
+    InvalidPhoneNumber,
+    display_phone,
+    looks_like_phone,
+    normalize_phone,
+)
 
 
 @pytest.mark.parametrize(

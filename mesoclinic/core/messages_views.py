@@ -9,8 +9,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from mesoclinic import message_kinds, outbox, roles
-from mesoclinic.models import MessageSetting, OutboundMessage
+from mesoclinic.core import message_kinds, outbox, patient_refs, roles
+from mesoclinic.core.models import MessageSetting, OutboundMessage
 
 
 class OutboxFilterForm(forms.Form):
@@ -27,7 +27,7 @@ class OutboxFilterForm(forms.Form):
 @roles.role_required(roles.STAFF)
 def outbox_list(request):
     form = OutboxFilterForm(request.GET or None)
-    rows = OutboundMessage.objects.select_related("patient").order_by("-due_at", "-id")
+    rows = OutboundMessage.objects.order_by("-due_at", "-id")
     if form.is_valid():
         data = form.cleaned_data
         if data["state"]:
@@ -37,6 +37,7 @@ def outbox_list(request):
         if data["recipient"]:
             rows = rows.filter(recipient__icontains=data["recipient"])
     page = Paginator(rows, 50).get_page(request.GET.get("page"))
+    patient_refs.attach(page)
     counts = dict(
         OutboundMessage.objects.filter(state__in=["pending", "failed"])
         .values_list("state")

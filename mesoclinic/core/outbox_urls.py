@@ -1,6 +1,6 @@
 from django.urls import path
 
-from mesoclinic import messages_views as views
+from mesoclinic.core import messages_views as views
 
 app_name = "outbox"
 

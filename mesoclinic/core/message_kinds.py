@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mesoclinic.models import MessageSetting
+from mesoclinic.core.models import MessageSetting
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 from django.conf import settings
 
-from mesoclinic import roles
+from mesoclinic.core import roles
 
 
 def clinic(request):

@@ -1,7 +1,7 @@
 from django import template
 
-from mesoclinic.money import format_money
-from patients.phones import display_phone
+from mesoclinic.core.money import format_money
+from mesoclinic.core.phones import display_phone
 
 register = template.Library()
 

@@ -11,7 +11,7 @@ def create_groups(apps, schema_editor):
 
 class Migration(migrations.Migration):
     """The three role groups. Their model permissions are attached after migrate
-    by mesoclinic.roles.sync_groups, once every app's permissions exist."""
+    by mesoclinic.core.roles.sync_groups, once every app's permissions exist."""
 
     dependencies = [
         ("core", "0003_audit_append_only"),

@@ -18,8 +18,8 @@ from django.core.mail import EmailMessage, get_connection
 from django.db import connection, models, transaction
 from django.utils import timezone
 
-from mesoclinic import outbox_rules
-from mesoclinic.models import OutboundMessage
+from mesoclinic.core import outbox_rules
+from mesoclinic.core.models import OutboundMessage
 
 logger = logging.getLogger(__name__)
 State = OutboundMessage.State
@@ -68,7 +68,11 @@ def message_schedule(
         subject_id=subject.pk,
         kind=kind,
         offset_key=offset_key,
-        defaults={"due_at": due_at, "recipient": recipient, "patient": patient},
+        defaults={
+            "due_at": due_at,
+            "recipient": recipient,
+            "patient_id": getattr(patient, "pk", None),
+        },
     )
     if not created and message.state in (State.PENDING, State.CANCELLED):
         message.due_at = due_at
@@ -189,7 +193,7 @@ def deliver(*, ids: Iterable[int]) -> dict[str, int]:
     claimed = claim(ids=ids, now=timezone.now())
     if not claimed:
         return counts
-    messages = OutboundMessage.objects.filter(pk__in=claimed).select_related("patient")
+    messages = OutboundMessage.objects.filter(pk__in=claimed)
     smtp = get_connection()
     try:
         smtp.open()

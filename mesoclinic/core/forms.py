@@ -1,8 +1,8 @@
 from django import forms
 from django.contrib.auth.forms import PasswordResetForm
 
-from mesoclinic import emails
-from mesoclinic.models import AuditEvent
+from mesoclinic.core import emails, patient_refs
+from mesoclinic.core.models import AuditEvent
 
 
 class ClinicPasswordResetForm(PasswordResetForm):
@@ -42,7 +42,7 @@ class AuditFilterForm(forms.Form):
         if data.get("user"):
             events = events.filter(actor_label__iexact=data["user"])
         if data.get("patient"):
-            events = events.filter(patient__search_name__icontains=data["patient"].lower())
+            events = events.filter(patient_id__in=patient_refs.ids_matching(data["patient"]))
         if data.get("action"):
             events = events.filter(action=data["action"])
         if data.get("date_from"):

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from mesoclinic.models import AuditEvent, MessageSetting, OutboundMessage
+from mesoclinic.core.models import AuditEvent, MessageSetting, OutboundMessage
 
 
 @admin.register(AuditEvent)
@@ -9,14 +9,13 @@ class AuditEventAdmin(admin.ModelAdmin):
         "at",
         "actor_label",
         "action",
-        "patient",
+        "patient_id",
         "object_type",
         "summary",
         "ip_address",
     )
     list_filter = ("action", "object_type")
     search_fields = ("actor_label", "summary", "object_id")
-    list_select_related = ("patient",)
     date_hierarchy = "at"
 
     # Append-only: the admin can read the log but never write it.
@@ -35,10 +34,10 @@ class OutboundMessageAdmin(admin.ModelAdmin):
     list_display = ("due_at", "kind", "offset_key", "recipient", "state", "attempts", "sent_at")
     list_filter = ("state", "kind")
     search_fields = ("recipient", "email_subject")
-    raw_id_fields = ("patient",)
     readonly_fields = (
         "subject_type",
         "subject_id",
+        "patient_id",
         "claimed_at",
         "sent_at",
         "created_at",

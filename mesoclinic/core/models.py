@@ -28,9 +28,9 @@ class AuditEvent(models.Model):
     )
     # Kept as text too, so the log still reads right if a username changes.
     actor_label = models.CharField(max_length=150)
-    patient = models.ForeignKey(
-        "patients.Patient", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
+    # The patient the row is about (core imports no app: a plain id, see patient_refs;
+    # the patients app's migration 0005 keeps the database's foreign-key constraint).
+    patient_id = models.BigIntegerField(null=True, blank=True, db_index=True)
     action = models.CharField(max_length=20, choices=Action.choices)
     object_type = models.CharField(max_length=60, blank=True)
     object_id = models.CharField(max_length=64, blank=True)
@@ -40,7 +40,7 @@ class AuditEvent(models.Model):
     class Meta:
         ordering = ["-at", "-id"]
         indexes = [
-            models.Index(fields=["patient", "-at"], name="audit_patient_at"),
+            models.Index(fields=["patient_id", "-at"], name="audit_patient_at"),
             models.Index(fields=["actor", "-at"], name="audit_actor_at"),
         ]
 
@@ -72,13 +72,8 @@ class OutboundMessage(models.Model):
     subject_id = models.BigIntegerField()
     # Distinguishes several messages of one kind about one subject ("48h", "3h").
     offset_key = models.CharField(max_length=20, blank=True, default="")
-    patient = models.ForeignKey(
-        "patients.Patient",
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="outbound_messages",
-    )
+    # The patient it goes to, as a plain id (see AuditEvent.patient_id).
+    patient_id = models.BigIntegerField(null=True, blank=True, db_index=True)
     recipient = models.EmailField(max_length=254, blank=True)
     due_at = models.DateTimeField()
     state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
@@ -109,7 +104,7 @@ class OutboundMessage(models.Model):
                 name="outbox_sending_claimed",
                 condition=models.Q(state="sending"),
             ),
-            models.Index(fields=["patient", "-due_at"], name="outbox_patient"),
+            models.Index(fields=["patient_id", "-due_at"], name="outbox_patient"),
         ]
 
     def __str__(self) -> str:

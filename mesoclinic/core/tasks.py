@@ -1,9 +1,9 @@
-"""Celery tasks of the outbox: thin, idempotent wrappers around mesoclinic.outbox."""
+"""Celery tasks of the outbox: thin, idempotent wrappers around mesoclinic.core.outbox."""
 
 from celery import shared_task
 from django.utils import timezone
 
-from mesoclinic import outbox
+from mesoclinic.core import outbox
 
 BATCH = outbox.CLAIM_BATCH
 

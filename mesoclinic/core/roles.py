@@ -113,6 +113,7 @@ def sync_groups(**_signal_kwargs) -> None:
     migrate (and after a test flush) to attach permissions, which only exist once
     every app has migrated.
     """
+    # roles is imported while apps load (AppConfig modules); auth's models exist only later.
     from django.contrib.auth.models import Group, Permission
 
     for role in ALL_ROLES:
