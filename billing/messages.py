@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.utils import timezone
 
-from billing import selectors
+from billing import documents, selectors
 from billing.models import Instalment, Quote
 from mesoclinic.core import emails, outbox
 
@@ -67,3 +67,13 @@ def instalment_due(message):
             "left_to_pay": instalment.amount - row["covered"],
         },
     )
+
+
+def quote_email_send(*, quote_id: int) -> bool:
+    """Render the PDF and send the quote. Returns False when there is nothing to send."""
+    quote = Quote.objects.select_related("patient").filter(pk=quote_id).first()
+    if quote is None or not quote.patient.email or quote.status != Quote.Status.ISSUED:
+        return False
+    quote_email(quote=quote, pdf=documents.quote_pdf(quote)).send()
+    Quote.objects.filter(pk=quote.pk).update(emailed_at=timezone.now())
+    return True

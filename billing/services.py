@@ -18,7 +18,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from billing import pricing, selectors
+from billing import pricing, selectors, tasks
 from billing.models import (
     Credit,
     CreditUse,
@@ -343,21 +343,7 @@ def quote_email_request(*, quote: Quote) -> None:
         raise BillingError("The patient has no email address; add one first.")
     if quote.status != Quote.Status.ISSUED:
         raise BillingError("Only an issued quote can be emailed (approve it first).")
-    from billing import tasks
-
     transaction.on_commit(lambda: tasks.quote_email_send.delay(quote.pk))
-
-
-def quote_email_send(*, quote_id: int) -> bool:
-    """Render the PDF and send the quote. Returns False when there is nothing to send."""
-    from billing import documents, messages
-
-    quote = Quote.objects.select_related("patient").filter(pk=quote_id).first()
-    if quote is None or not quote.patient.email or quote.status != Quote.Status.ISSUED:
-        return False
-    messages.quote_email(quote=quote, pdf=documents.quote_pdf(quote)).send()
-    Quote.objects.filter(pk=quote.pk).update(emailed_at=timezone.now())
-    return True
 
 
 def quote_accept(

@@ -2,9 +2,9 @@
 
 from celery import shared_task
 
-from billing import services
+from billing import messages
 
 
 @shared_task(acks_late=True, ignore_result=True)
 def quote_email_send(quote_id: int) -> bool:
-    return services.quote_email_send(quote_id=quote_id)
+    return messages.quote_email_send(quote_id=quote_id)

@@ -7,9 +7,9 @@ from django.conf import settings
 from django.utils import timezone
 
 from mesoclinic.core import phones
-from patients import screening
 from patients.models import ClinicalPhoto, Patient, Screening
 from patients.services import PATIENT_FIELDS
+from protocols import screening
 
 OLDEST_BIRTH_DATE = date(1900, 1, 1)
 

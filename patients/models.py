@@ -6,7 +6,7 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from patients import screening as questionnaire
+from protocols import screening as questionnaire
 
 
 class Patient(models.Model):
@@ -120,7 +120,7 @@ class Patient(models.Model):
 class Screening(models.Model):
     """One contraindication questionnaire, answered on one day.
 
-    Each question of patients.screening.QUESTIONS is a boolean column of the same
+    Each question of protocols.screening.QUESTIONS is a boolean column of the same
     name, so protocols can refer to them by code and reports can filter on them.
     """
 

@@ -16,9 +16,12 @@ from django.utils import timezone
 
 from mesoclinic.core import patient_refs, phones, timeline
 from mesoclinic.core.timeline import TimelineEntry  # noqa: F401 - re-exported for callers
-from patients import screening
-from patients.models import Patient, Screening, ScreeningAcknowledgement
+from patients.models import Patient, Screening, ScreeningAcknowledgement, SignedConsent
 from patients.timeline import timeline_entries_for
+from protocols import screening
+from protocols import selectors as protocol_selectors
+from protocols.models import Protocol
+from protocols.services import current_consent
 
 SEARCH_LIMIT = 25
 # Trigram distance below which a name counts as a match (1 - similarity).
@@ -133,7 +136,7 @@ def screening_evaluation(
     today: date | None = None,
 ) -> screening.Evaluation:
     """Evaluate a patient's latest screening (None if they have none) against a
-    contraindication list; without rules, the default PRP list from patients/data.
+    contraindication list; without rules, the default PRP list from protocols/data.
     """
     return screening.evaluate(
         answers=latest.answers() if latest else None,
@@ -143,6 +146,25 @@ def screening_evaluation(
         valid_days=settings.SCREENING_VALID_DAYS,
         acknowledged_codes={a.code for a in latest.acknowledgements.all()} if latest else (),
     )
+
+
+def screening_for_protocol(
+    *, latest: Screening | None, protocol: Protocol, today: date | None = None
+) -> screening.Evaluation:
+    """Can this patient have this protocol today? blocked / needs acknowledgement / clear."""
+    return screening_evaluation(
+        latest=latest, rules=protocol_selectors.rules_for(protocol), today=today
+    )
+
+
+def screening_by_protocol(
+    *, latest: Screening | None, today: date | None = None
+) -> list[tuple[Protocol, screening.Evaluation]]:
+    """The answer for every bookable protocol, for the patient's screening page."""
+    return [
+        (protocol, screening_for_protocol(latest=latest, protocol=protocol, today=today))
+        for protocol in protocol_selectors.bookable_with_contraindications()
+    ]
 
 
 def patient_timeline(
@@ -193,9 +215,6 @@ def current_signed_consent(*, patient: Patient, protocol):
     Live: signed for the version that is current now, and not withdrawn. A new
     consent version or a withdrawal means the patient has to sign again.
     """
-    from patients.models import SignedConsent
-    from protocols.services import current_consent
-
     current = current_consent(protocol)
     if current is None:
         return None
@@ -215,8 +234,6 @@ def consent_withdrawal(*, patient: Patient, protocol):
     It stands while the patient's newest consent to the protocol is a withdrawn one;
     signing a new consent lifts it.
     """
-    from patients.models import SignedConsent
-
     newest = (
         SignedConsent.objects.filter(patient=patient, protocol=protocol)
         .select_related("withdrawal")
@@ -231,8 +248,6 @@ def consent_withdrawal(*, patient: Patient, protocol):
 
 def signed_consents(patient: Patient) -> list:
     """Every consent the patient signed, newest first, with withdrawals and versions."""
-    from patients.models import SignedConsent
-
     return list(
         SignedConsent.objects.filter(patient=patient)
         .select_related("protocol", "consent_version", "practitioner", "withdrawal")
@@ -243,8 +258,6 @@ def signed_consents(patient: Patient) -> list:
 
 def signed_consent_for_staff(*, patient_id, consent_id):
     """The one way views load a signed consent: both ids must match, or 404."""
-    from patients.models import SignedConsent
-
     return get_object_or_404(
         SignedConsent.objects.select_related("patient", "protocol", "consent_version"),
         public_id=consent_id,

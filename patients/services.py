@@ -6,13 +6,27 @@ import hashlib
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
 from mesoclinic.core import audit
-from patients import screening as screening_rules
-from patients.models import Patient, Screening, ScreeningAcknowledgement
+from mesoclinic.core.signatures import SignatureRejected, parse_signature
+from patients.models import (
+    ClinicalPhoto,
+    ConsentWithdrawal,
+    Patient,
+    Screening,
+    ScreeningAcknowledgement,
+    SignedConsent,
+)
+from patients.photos import PhotoRejected, clean_photo
 from patients.selectors import possible_duplicates
+from patients.tasks import signed_consent_pdf
+from protocols import screening as screening_rules
+from protocols.models import ConsentVersion
+from protocols.selectors import rendered_consent
+from protocols.services import consent_version_lock, current_consent
 
 
 class PatientError(ValidationError):
@@ -189,11 +203,6 @@ def patient_unsubscribe(*, patient: Patient, request=None) -> Patient:
 def photo_add(
     *, patient: Patient, data: bytes, kind: str, area: str, taken_on, note: str, by, request=None
 ):
-    from django.core.files.base import ContentFile
-
-    from patients.models import ClinicalPhoto
-    from patients.photos import PhotoRejected, clean_photo
-
     if taken_on > timezone.localdate():
         raise PatientError("A photo cannot be dated in the future.")
     try:
@@ -231,9 +240,7 @@ def photo_add(
 
 def consent_document_text(*, version, patient: Patient) -> str:
     """What the patient reads and signs: the rendered consent and the evidence note."""
-    from protocols.selectors import rendered_consent
-
-    text = rendered_consent(version=version, patient=patient).strip()
+    text = rendered_consent(version=version, patient_name=patient.full_name).strip()
     note = (version.protocol.evidence_note or "").strip()
     if note:
         text += f"\n\nWhat the evidence says\n{note}"
@@ -257,11 +264,6 @@ def consent_sign(
     new version meanwhile, signing is refused rather than binding the patient to a
     text they did not read. Signing locks the consent version for good.
     """
-    from mesoclinic.core.signatures import SignatureRejected, parse_signature
-    from patients.models import SignedConsent
-    from protocols.models import ConsentVersion
-    from protocols.services import consent_version_lock, current_consent
-
     if patient.is_archived:
         raise PatientError("This patient is archived; restore them before signing a consent.")
     current = current_consent(protocol)
@@ -312,16 +314,12 @@ def consent_sign(
 
 
 def consent_pdf_enqueue(signed_consent_id: int) -> None:
-    from patients.tasks import signed_consent_pdf
-
     signed_consent_pdf.delay(signed_consent_id)
 
 
 @transaction.atomic
 def consent_withdraw(*, patient: Patient, protocol, reason: str, by, request=None) -> int:
     """Withdraw every live consent of this patient to this protocol. Returns how many."""
-    from patients.models import ConsentWithdrawal, SignedConsent
-
     reason = (reason or "").strip()
     if not reason:
         raise PatientError({"reason": ["Record what the patient said (a short reason)."]})
@@ -343,50 +341,3 @@ def consent_withdraw(*, patient: Patient, protocol, reason: str, by, request=Non
         summary=f"Consent to {protocol.name} withdrawn: {reason}",
     )
     return len(live)
-
-
-def signed_consent_pdf_render(*, signed) -> bytes:
-    """The signed consent as PDF bytes: header, patient, protocol, version and hashes,
-    the full text and both signature images (embedded as data URIs, no file access)."""
-    import base64
-
-    from mesoclinic.core.pdf import render_pdf
-
-    def data_uri(png) -> str:
-        return "data:image/png;base64," + base64.b64encode(bytes(png)).decode("ascii")
-
-    return render_pdf(
-        "pdf/consent.html",
-        {
-            "signed": signed,
-            "patient": signed.patient,
-            "protocol": signed.protocol,
-            "version": signed.consent_version,
-            "patient_signature": data_uri(signed.patient_signature_png),
-            "practitioner_signature": data_uri(signed.practitioner_signature_png),
-        },
-    )
-
-
-def signed_consent_pdf_generate(*, signed_consent_id: int) -> bool:
-    """Render and store the signed consent's PDF, once. Returns True if this call stored it."""
-    from django.core.files.base import ContentFile
-    from django.core.files.storage import default_storage
-
-    from patients.models import SignedConsent
-
-    signed = SignedConsent.objects.select_related(
-        "patient", "protocol", "consent_version", "practitioner"
-    ).get(pk=signed_consent_id)
-    if signed.pdf:
-        return False
-    content = signed_consent_pdf_render(signed=signed)
-    name = default_storage.save(
-        SignedConsent.pdf.field.generate_filename(signed, "consent.pdf"), ContentFile(content)
-    )
-    stored = SignedConsent.objects.filter(pk=signed.pk, pdf="").update(
-        pdf=name, pdf_sha256=hashlib.sha256(content).hexdigest()
-    )
-    if not stored:  # another worker stored it first
-        default_storage.delete(name)
-    return bool(stored)

@@ -16,7 +16,6 @@ from patients.forms import (
     ScreeningForm,
 )
 from patients.models import ClinicalPhoto, Patient
-from protocols import selectors as protocol_selectors
 
 
 @roles.role_required(roles.STAFF)
@@ -181,7 +180,7 @@ def screening_latest(request, patient_id):
         obj=latest or patient,
         summary="Screening",
     )
-    by_protocol = protocol_selectors.screening_by_protocol(latest=latest) if latest else []
+    by_protocol = selectors.screening_by_protocol(latest=latest) if latest else []
     # A relative contraindication of any bookable protocol can be acknowledged here,
     # not only those of the default PRP list.
     to_acknowledge = {r.code: r for r in evaluation.needs_acknowledgement}

@@ -11,6 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from protocols import consent_text
+from protocols import models as m
 
 EDITABLE_NOTE = (
     "These are the clinic's starting defaults, based on published guidance; "
@@ -418,8 +419,6 @@ def seed(models) -> int:
 
 
 def real_models() -> dict:
-    from protocols import models as m
-
     return {
         name: getattr(m, name)
         for name in (

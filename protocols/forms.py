@@ -1,10 +1,10 @@
 from crispy_forms.helper import FormHelper
 from django import forms
 
-from patients.screening import QUESTIONS
 from protocols import areas
 from protocols.models import CareInstruction, Protocol, ProtocolContraindication
 from protocols.rules import SPIN_G_MAX, SPIN_G_MIN, SPIN_MINUTES_MAX, SPIN_MINUTES_MIN
+from protocols.screening import QUESTIONS
 from protocols.services import PROTOCOL_FIELDS, CareItem, ProtocolParts
 
 

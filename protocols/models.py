@@ -11,9 +11,15 @@ from django.db.models import F, Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from patients.screening import QUESTIONS
 from protocols.areas import ZONE_CHOICES
-from protocols.rules import SPIN_G_MAX, SPIN_G_MIN, SPIN_MINUTES_MAX, SPIN_MINUTES_MIN
+from protocols.rules import (
+    SPIN_G_MAX,
+    SPIN_G_MIN,
+    SPIN_MINUTES_MAX,
+    SPIN_MINUTES_MIN,
+    course_rule_errors,
+)
+from protocols.screening import QUESTIONS
 
 
 class ProtocolQuerySet(models.QuerySet):
@@ -117,8 +123,6 @@ class Protocol(models.Model):
         return self.name
 
     def clean(self):
-        from protocols.rules import course_rule_errors
-
         errors = course_rule_errors(
             sessions=self.sessions_in_course,
             min_days=self.min_interval_days,

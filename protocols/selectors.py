@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from django.conf import settings
 from django.db.models import Count, Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
 
-from patients import screening
-from patients.models import Patient, Screening
-from patients.selectors import screening_evaluation
-from protocols import areas, consent_text
+from protocols import areas, consent_text, screening
 from protocols.models import CareInstruction, ConsentVersion, Protocol
 
 
@@ -49,31 +44,18 @@ def rules_for(protocol: Protocol) -> tuple[screening.Rule, ...]:
     )
 
 
-def screening_for_protocol(
-    *, latest: Screening | None, protocol: Protocol, today: date | None = None
-) -> screening.Evaluation:
-    """Can this patient have this protocol today? blocked / needs acknowledgement / clear."""
-    return screening_evaluation(latest=latest, rules=rules_for(protocol), today=today)
-
-
-def screening_by_protocol(
-    *, latest: Screening | None, today: date | None = None
-) -> list[tuple[Protocol, screening.Evaluation]]:
-    """The answer for every bookable protocol, for the patient's screening page."""
-    protocols = Protocol.objects.bookable().prefetch_related("contraindications").order_by("name")
-    return [
-        (protocol, screening_for_protocol(latest=latest, protocol=protocol, today=today))
-        for protocol in protocols
-    ]
+def bookable_with_contraindications() -> QuerySet[Protocol]:
+    """Every bookable protocol with its contraindications (one prefetch), by name."""
+    return Protocol.objects.bookable().prefetch_related("contraindications").order_by("name")
 
 
 def care_items(protocol: Protocol, phase: str) -> list[CareInstruction]:
     return [c for c in protocol.care_instructions.all() if c.phase == phase]
 
 
-def consent_values(*, protocol: Protocol, patient: Patient | None) -> dict[str, str]:
+def consent_values(*, protocol: Protocol, patient_name: str | None) -> dict[str, str]:
     return {
-        "patient_name": patient.full_name if patient else "[patient's name]",
+        "patient_name": patient_name or "[patient's name]",
         "protocol_name": protocol.name,
         "areas": ", ".join(areas.labels(protocol.treatment_areas)).lower() or "the areas agreed",
         "risks": protocol.risks,
@@ -82,7 +64,8 @@ def consent_values(*, protocol: Protocol, patient: Patient | None) -> dict[str, 
     }
 
 
-def rendered_consent(*, version: ConsentVersion, patient: Patient | None) -> str:
+def rendered_consent(*, version: ConsentVersion, patient_name: str | None) -> str:
+    """The consent text for a patient (by name), or with a placeholder for a preview."""
     return consent_text.render(
-        version.text, consent_values(protocol=version.protocol, patient=patient)
+        version.text, consent_values(protocol=version.protocol, patient_name=patient_name)
     )

@@ -145,7 +145,9 @@ def preview(request, protocol_id):
         "protocols/preview.html",
         {
             "protocol": protocol,
-            "consent": selectors.rendered_consent(version=current, patient=None) if current else "",
+            "consent": selectors.rendered_consent(version=current, patient_name=None)
+            if current
+            else "",
             "version": current,
             "pre_care": selectors.care_items(protocol, "pre"),
             "aftercare": selectors.care_items(protocol, "after"),

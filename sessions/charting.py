@@ -22,10 +22,10 @@ from django.utils import timezone
 from mesoclinic.core import audit, emails, message_kinds, outbox
 from mesoclinic.core.models import OutboundMessage
 from patients.models import Patient
-from patients.selectors import current_signed_consent, latest_screening
+from patients.selectors import current_signed_consent, latest_screening, screening_for_protocol
 from protocols.areas import ZONE_BY_CODE
 from protocols.models import Protocol
-from protocols.selectors import care_items, screening_for_protocol
+from protocols.selectors import care_items
 from sessions import aftercare, charting_rules
 from sessions.charting_rules import Area, ChartInput, Event, Product, Spin
 from sessions.models import (

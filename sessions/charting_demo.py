@@ -13,6 +13,7 @@ from django.utils import timezone
 from PIL import Image, ImageDraw
 
 from mesoclinic.core import roles
+from patients import documents as patient_documents
 from patients import services as patient_services
 from patients.selectors import current_signed_consent
 from protocols.areas import ZONE_BY_CODE
@@ -49,7 +50,7 @@ def load_demo_charting(*, users: dict) -> None:
                 practitioner_signature=_signature(n + 3),
                 by=practitioner,
             )
-        patient_services.signed_consent_pdf_generate(signed_consent_id=signed.pk)
+        patient_documents.signed_consent_pdf_generate(signed_consent_id=signed.pk)
         chart = SessionChart.objects.create(
             appointment=appointment, created_by=practitioner, activation=protocol.activation
         )

@@ -21,9 +21,8 @@ from django.utils import timezone
 from billing import services as billing
 from mesoclinic.core import audit, roles
 from patients.models import Patient
-from patients.selectors import consent_withdrawal, latest_screening
+from patients.selectors import consent_withdrawal, latest_screening, screening_for_protocol
 from protocols.models import Protocol
-from protocols.selectors import screening_for_protocol
 from sessions import charting, reminders, scheduling, selectors
 from sessions.models import Appointment, CalendarFeed, Location, Room, TreatmentPlan
 

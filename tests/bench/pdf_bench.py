@@ -104,8 +104,8 @@ def generate(ctx: dict) -> None:
 
 
 def measure(ctx: dict) -> dict:
+    from patients.documents import signed_consent_pdf_render
     from patients.models import SignedConsent
-    from patients.services import signed_consent_pdf_render
     from sessions import charting
     from sessions.models import Appointment
 

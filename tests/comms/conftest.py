@@ -47,7 +47,7 @@ def book(patient, practitioner, where, start, **kw) -> Appointment:
 
 def complete_session(appointment: Appointment, user) -> Appointment:
     """The real path to a completed treatment: screening, consent, a signed chart."""
-    from patients.services import signed_consent_pdf_generate
+    from patients.documents import signed_consent_pdf_generate
     from sessions import charting
     from sessions.charting_rules import Area, Product, Spin
     from tests.charting.helpers import sign_consent

@@ -46,7 +46,7 @@ def aftercare_document(appointment):
 
 @pytest.fixture
 def consent(patient, face):
-    from patients.services import signed_consent_pdf_generate
+    from patients.documents import signed_consent_pdf_generate
     from tests.charting.helpers import sign_consent
 
     signed = sign_consent(patient, face)

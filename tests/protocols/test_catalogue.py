@@ -1,12 +1,13 @@
 import pytest
 from django.db import IntegrityError, InternalError, connection, transaction
 
-from patients.screening import Status
+from patients.selectors import screening_for_protocol
 from protocols import catalogue as seed_data
 from protocols import services
 from protocols.catalogue import real_models, seed
 from protocols.models import ConsentVersion, Protocol
-from protocols.selectors import rendered_consent, screening_for_protocol
+from protocols.screening import Status
+from protocols.selectors import rendered_consent
 from tests.factories import PatientFactory, ScreeningFactory
 
 pytestmark = pytest.mark.django_db
@@ -173,7 +174,9 @@ def test_an_unsigned_version_may_still_be_corrected_in_the_database(catalogue):
 def test_consent_text_fills_in_the_patient_and_protocol(catalogue):
     protocol = catalogue["PRP scalp (hair loss)"]
     patient = PatientFactory(first_name="Ada", last_name="Lovelace")
-    text = rendered_consent(version=services.current_consent(protocol), patient=patient)
+    text = rendered_consent(
+        version=services.current_consent(protocol), patient_name=patient.full_name
+    )
     assert "I, Ada Lovelace, agree to have PRP scalp (hair loss)" in text
     assert "a course of 3 sessions" in text
     assert "crown (vertex)" in text

@@ -3,7 +3,9 @@
 Pure: no ORM, no clock. The questions are the fixed vocabulary every protocol's
 contraindication list refers to by code; which answers block treatment and which
 need a practitioner's acknowledgement is data (a protocol's list, or the default
-PRP list in patients/data/), passed in as rules.
+PRP list in protocols/data/), passed in as rules. The protocols app owns them; the
+patients app records a patient's answers (patients.models.Screening) and evaluates
+them with these rules.
 """
 
 from __future__ import annotations

@@ -4,8 +4,8 @@ from datetime import date, timedelta
 
 import pytest
 
-from patients import screening
-from patients.screening import Rule, Severity, Status, evaluate
+from protocols import screening
+from protocols.screening import Rule, Severity, Status, evaluate
 
 TODAY = date(2026, 11, 22)
 CODES = [q.code for q in screening.QUESTIONS]
