@@ -10,8 +10,10 @@ class BillingConfig(AppConfig):
 
     def ready(self):
         # ready(): these modules need the models loaded. messages registers the outbox
-        # builders for quote_expiring and instalment_due.
-        from billing import messages  # noqa: F401
+        # builders for quote_expiring and instalment_due;
+        # hooks charges sessions and fees when scheduling completes or cancels one.
+        from billing import hooks, messages  # noqa: F401
         from billing.timeline import timeline_entries_for
 
+        hooks.register()
         timeline.SOURCES.append(timeline_entries_for)

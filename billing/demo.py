@@ -10,6 +10,8 @@ from django.utils import timezone
 from billing import services
 from billing.models import Package, PriceList, Quote
 from mesoclinic.core import roles
+from patients.models import Patient
+from protocols.models import Protocol
 
 # Per-session prices by protocol name (CLINICAL.md: PRP 300-700 a session).
 SESSION_PRICES = {
@@ -32,9 +34,6 @@ PACKAGES = (
 
 
 def load_demo_billing(*, users: dict) -> None:
-    from patients.models import Patient
-    from protocols.models import Protocol
-
     protocols = {p.name: p for p in Protocol.objects.filter(name__in=SESSION_PRICES)}
     today = timezone.localdate()
     if not PriceList.objects.filter(name="Standard prices").exists():

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
+from mesoclinic.core.dates import add_months
+
 HUNDRED = Decimal(100)
 ZERO = Decimal(0)
 
@@ -344,15 +346,6 @@ def consultation_deduction(
     if 0 <= (treated_on - consulted_on).days <= within_days:
         return fee
     return ZERO
-
-
-def add_months(day: date, months: int) -> date:
-    month = day.month - 1 + months
-    year = day.year + month // 12
-    month = month % 12 + 1
-    leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
-    days_in = [31, 29 if leap else 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]
-    return date(year, month, min(day.day, days_in))
 
 
 def instalments(

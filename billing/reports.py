@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
+from django.contrib.auth.models import User
 from django.contrib.postgres.aggregates import ArrayAgg
 from django.db.models import (
     Count,
@@ -33,6 +34,8 @@ from django.utils import timezone
 
 from billing.models import Credit, CreditUse, Invoice, InvoiceLine, Purchase, Quote
 from billing.selectors import with_balances
+from protocols.models import Protocol
+from sessions.scheduling.models import Location
 
 ZERO = Decimal(0)
 MONEY = DecimalField(max_digits=14, decimal_places=2)
@@ -119,8 +122,6 @@ def _delivered(filters: Filters, credit_key: str, line_key: str, label_of) -> li
 
 
 def revenue_by_protocol(filters: Filters) -> list[dict]:
-    from protocols.models import Protocol
-
     return _delivered(
         filters,
         "credit__protocol_id",
@@ -130,8 +131,6 @@ def revenue_by_protocol(filters: Filters) -> list[dict]:
 
 
 def revenue_by_practitioner(filters: Filters) -> list[dict]:
-    from django.contrib.auth.models import User
-
     def names(ids):
         return {u.pk: u.get_full_name() or u.username for u in User.objects.filter(pk__in=ids)}
 
@@ -139,8 +138,6 @@ def revenue_by_practitioner(filters: Filters) -> list[dict]:
 
 
 def revenue_by_location(filters: Filters) -> list[dict]:
-    from sessions.models import Location
-
     return _delivered(
         filters,
         "location_id",

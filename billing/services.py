@@ -35,6 +35,7 @@ from billing.models import (
     QuoteLine,
 )
 from mesoclinic.core import message_kinds, outbox
+from sessions.scheduling.models import Appointment
 
 ZERO = Decimal(0)
 
@@ -823,8 +824,6 @@ def session_credit_consume(*, appointment, by) -> SessionCharge:
     without a price for the protocol raises BillingError, which a manager must fix.
     `by` may be None (a task); the invoice is then created in the practitioner's name.
     """
-    from sessions.models import Appointment
-
     with transaction.atomic():
         appointment = (
             Appointment.objects.select_for_update(of=("self",))
@@ -919,8 +918,6 @@ def appointment_fee_charge(*, appointment, by) -> Invoice | None:
 
     Idempotent: one invoice per appointment.
     """
-    from sessions.models import Appointment
-
     with transaction.atomic():
         appointment = Appointment.objects.select_for_update().get(pk=appointment.pk)
         fee = pricing.late_fee(

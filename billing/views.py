@@ -30,20 +30,18 @@ from billing.models import Invoice, Package, PriceList, Quote
 from mesoclinic.core import roles
 from patients.selectors import patient_for_staff
 from protocols.models import Protocol
+from sessions.scheduling.models import Location
 
 ZERO = Decimal(0)
 
 
 def _locations():
-    from sessions.models import Location
-
     return list(Location.objects.filter(is_active=True).order_by("name"))
 
 
 def _location_by_public_id(value):
     if not value:
         return None
-    from sessions.models import Location
 
     try:
         public_id = uuid.UUID(str(value))

@@ -3,7 +3,7 @@
 from django.urls import path
 
 from patients import views as patient_views
-from sessions import public_views as session_views
+from sessions.comms import views as session_views
 
 app_name = "public"
 

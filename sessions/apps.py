@@ -4,6 +4,12 @@ from mesoclinic.core import timeline
 
 
 class ClinicSessionsConfig(AppConfig):
+    """One app (label clinic_sessions) in three sub-packages: scheduling, charting, comms.
+
+    Scheduling imports neither of the others; charting and comms plug into an
+    appointment's life through scheduling's hooks, registered here.
+    """
+
     # "sessions" would collide with django.contrib.sessions.
     name = "sessions"
     label = "clinic_sessions"
@@ -12,7 +18,11 @@ class ClinicSessionsConfig(AppConfig):
 
     def ready(self) -> None:
         # ready(): these modules need the models loaded.
-        from sessions import messages  # noqa: F401  (registers the outbox builders)
+        from sessions.charting import hooks as charting_hooks
+        from sessions.comms import hooks as comms_hooks
+        from sessions.comms import messages  # noqa: F401  (registers the outbox builders)
         from sessions.timeline import timeline_entries_for
 
+        comms_hooks.register()
+        charting_hooks.register()
         timeline.SOURCES.append(timeline_entries_for)

@@ -1,26 +1,11 @@
-"""Celery tasks of the sessions app: thin, idempotent wrappers that load by id and
-call a service."""
+"""The sessions app's Celery tasks, for Celery's autodiscovery (it imports `<app>.tasks`).
 
-from celery import shared_task
+Each sub-package keeps its own tasks; importing them here registers them in every
+worker. Importing the comms tasks also loads the outbox builders (sessions.comms.messages
+via sessions.apps) — Django's app loading does that before any task runs.
+"""
 
-# --- Charting
-# Importing sessions.charting also registers the "recall_notice" outbox builder in
-# every worker (Celery autodiscovers this module).
-from sessions import charting
+from sessions.charting.tasks import session_document_pdf
+from sessions.comms.tasks import schedule_course_messages
 
-
-@shared_task(acks_late=True, ignore_result=True, autoretry_for=(OSError,), max_retries=3)
-def session_document_pdf(appointment_id: int, kind: str) -> bool:
-    """Render and store (or replace) a session's aftercare sheet or printable chart."""
-    return charting.session_document_generate(appointment_id=appointment_id, kind=kind) is not None
-
-
-# --- Patient communications
-
-
-@shared_task(acks_late=True, ignore_result=True)
-def schedule_course_messages() -> int:
-    """Beat (hourly): "next session due" and "maintenance due" messages whose day is near."""
-    from sessions import reminders
-
-    return reminders.course_messages_schedule()
+__all__ = ["schedule_course_messages", "session_document_pdf"]

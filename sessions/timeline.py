@@ -19,12 +19,13 @@ from django.utils import formats, timezone
 from mesoclinic.core.models import AuditEvent
 from mesoclinic.core.roles import CLINICAL
 from mesoclinic.core.timeline import TimelineEntry
-from sessions.models import AdverseEvent, Appointment, ChartAmendment, SessionChart, TreatmentPlan
+from sessions.charting.models import AdverseEvent, ChartAmendment, SessionChart
+from sessions.scheduling.models import Appointment, TreatmentPlan
 
 Status = Appointment.Status
 Kind = Appointment.Kind
 
-# sessions.services._reschedule writes "Moved from <old> to <new>" on every move.
+# sessions.scheduling.services._reschedule writes "Moved from <old> to <new>" on every move.
 MOVED_PREFIX = "Moved from "
 
 

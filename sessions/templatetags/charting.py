@@ -32,7 +32,7 @@ def zone_diagram(region: str):
 def patient_session_documents(context, patient):
     from mesoclinic.core import roles
     from patients.selectors import signed_consents
-    from sessions.charting_selectors import charted_sessions, session_documents
+    from sessions.charting.selectors import charted_sessions, session_documents
 
     user = context.get("user")
     clinical = roles.has_role(user, roles.CLINICAL)

@@ -2,7 +2,7 @@
 
 from django import template
 
-from sessions import comms_selectors
+from sessions.comms import selectors as comms_selectors
 
 register = template.Library()
 

@@ -4,7 +4,7 @@ from django import template
 from django.utils import timezone
 
 from mesoclinic.core import roles
-from sessions import selectors
+from sessions.scheduling import selectors
 
 register = template.Library()
 

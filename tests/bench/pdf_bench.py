@@ -37,10 +37,10 @@ def generate(ctx: dict) -> None:
     from patients.models import Patient, SignedConsent
     from patients.selectors import current_signed_consent
     from protocols.models import Protocol
-    from sessions import charting
-    from sessions.charting_rules import Area, Product, Spin
-    from sessions.models import Appointment, Location, TreatmentPlan
-    from tests.charting.helpers import sign_consent
+    from sessions.charting import services as charting
+    from sessions.charting.rules import Area, Product, Spin
+    from sessions.scheduling.models import Appointment, Location, TreatmentPlan
+    from tests.sessions.charting.helpers import sign_consent
 
     protocol = Protocol.objects.get(name="PRP face rejuvenation")
     doctor, _ = User.objects.get_or_create(
@@ -106,8 +106,8 @@ def generate(ctx: dict) -> None:
 def measure(ctx: dict) -> dict:
     from patients.documents import signed_consent_pdf_render
     from patients.models import SignedConsent
-    from sessions import charting
-    from sessions.models import Appointment
+    from sessions.charting import documents
+    from sessions.scheduling.models import Appointment
 
     percentile = ctx["percentile"]
     signed = SignedConsent.objects.select_related(
@@ -121,7 +121,7 @@ def measure(ctx: dict) -> dict:
         return signed_consent_pdf_render(signed=signed)
 
     def aftercare() -> bytes:
-        return charting.session_document_render(appointment=appointment, kind="aftercare")
+        return documents.session_document_render(appointment=appointment, kind="aftercare")
 
     def timed(render) -> list[float]:
         render()  # first render loads fonts and templates

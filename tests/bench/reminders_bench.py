@@ -26,7 +26,7 @@ FIRST_START = datetime(2100, 1, 4, 9, 0, tzinfo=UTC)
 def _appointments(patients: list[int]) -> list[int]:
     from django.contrib.auth.models import User
 
-    from sessions.models import Appointment, Location
+    from sessions.scheduling.models import Appointment, Location
 
     location, _ = Location.objects.get_or_create(name="Bench reminders clinic")
     practitioner, _ = User.objects.get_or_create(
@@ -87,7 +87,7 @@ def generate(ctx: dict) -> None:
 
     from mesoclinic.core.models import OutboundMessage
     from patients.models import Patient
-    from sessions.models import Appointment
+    from sessions.scheduling.models import Appointment
 
     run = uuid.uuid4().hex[:8]
     ctx["reminder_run"] = run

@@ -47,7 +47,7 @@ def _users(ctx):
 def _places(ctx):
     from datetime import time as clock
 
-    from sessions.models import Location, Room, WorkingHours
+    from sessions.scheduling.models import Location, Room, WorkingHours
 
     locations = []
     for n in range(LOCATIONS):
@@ -83,7 +83,7 @@ def generate(ctx: dict) -> None:
 
     from patients.models import Patient
     from protocols.models import Protocol
-    from sessions.models import Appointment, TreatmentPlan
+    from sessions.scheduling.models import Appointment, TreatmentPlan
 
     _users(ctx)
     _places(ctx)
@@ -204,8 +204,9 @@ def measure(ctx: dict) -> dict[str, float]:
     from django.utils import timezone
 
     from protocols.models import Protocol
-    from sessions import scheduling, selectors, services
-    from sessions.models import TreatmentPlan
+    from sessions.scheduling import rules as scheduling
+    from sessions.scheduling import selectors, services
+    from sessions.scheduling.models import TreatmentPlan
 
     percentile = ctx["percentile"]
     rng = random.Random(11)

@@ -52,7 +52,7 @@ def accepted_purchase(patient, catalogue, user, *, today, package=None, instalme
 
 def course_appointments(patient, protocol, practitioner, *, first, count, location=None):
     """A course with `count` completed-ready sessions a week apart (ORM only)."""
-    from sessions.models import Appointment, Location, TreatmentPlan
+    from sessions.scheduling.models import Appointment, Location, TreatmentPlan
 
     location = location or Location.objects.get_or_create(name="Harley Street")[0]
     course = TreatmentPlan.objects.create(

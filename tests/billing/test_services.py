@@ -322,7 +322,7 @@ def test_cancelling_a_package_refunds_per_policy(patient, catalogue, frontdesk, 
 
 
 def test_late_cancellation_and_no_show_fees(patient, catalogue, practitioner, settings):
-    from sessions.models import Appointment
+    from sessions.scheduling.models import Appointment
 
     settings.BILLING_NO_SHOW_FEE = Decimal("100")
     settings.BILLING_LATE_CANCEL_FEE = Decimal("0")
@@ -340,7 +340,7 @@ def test_late_cancellation_and_no_show_fees(patient, catalogue, practitioner, se
 
 
 def test_location_price_list_wins(catalogue):
-    from sessions.models import Location
+    from sessions.scheduling.models import Location
 
     kensington = Location.objects.create(name="Kensington")
     clinic = price_list(catalogue)
@@ -369,7 +369,7 @@ def test_session_without_price_list_or_price(patient, catalogue, practitioner):
 
 
 def _consultation(patient, practitioner, starts_at):
-    from sessions.models import Appointment, Location
+    from sessions.scheduling.models import Appointment, Location
 
     return Appointment.objects.create(
         patient=patient,

@@ -299,8 +299,8 @@ def public_tokens(kwargs) -> dict[str, dict[str, str]]:
     from mesoclinic.core import links as signed_links
     from patients import links as patient_links
     from patients.models import Patient, SignedConsent
-    from sessions import links
-    from sessions.models import Appointment
+    from sessions.comms import links
+    from sessions.scheduling.models import Appointment
 
     appointment = Appointment.objects.get(public_id=kwargs["appointment_id"])
     consent = SignedConsent.objects.get(public_id=kwargs["consent_id"])

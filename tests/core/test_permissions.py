@@ -116,13 +116,13 @@ def sessions_sample_kwargs(patient, catalogue):
 
 
 def _session_document(patient, catalogue):
-    from tests.charting.helpers import sample_session_document
+    from tests.sessions.charting.helpers import sample_session_document
 
     return sample_session_document(patient, catalogue["PRP face rejuvenation"])
 
 
 def _signed_consent(patient, catalogue):
-    from tests.charting.helpers import sign_consent
+    from tests.sessions.charting.helpers import sign_consent
 
     return sign_consent(patient, catalogue["PRP face rejuvenation"])
 

@@ -37,7 +37,7 @@ def eager_celery():
 
 
 def test_chart_consent_sign_complete_and_aftercare(page, practitioner, catalogue, eager_celery):
-    from sessions.models import Appointment, Location, TreatmentPlan
+    from sessions.scheduling.models import Appointment, Location, TreatmentPlan
     from tests.factories import PatientFactory, ScreeningFactory
 
     face = catalogue["PRP face rejuvenation"]

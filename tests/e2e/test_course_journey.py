@@ -9,7 +9,7 @@ import pytest
 import time_machine
 from playwright.sync_api import expect
 
-from sessions.models import Appointment, Closure, Location, TreatmentPlan
+from sessions.scheduling.models import Appointment, Closure, Location, TreatmentPlan
 from tests.e2e.conftest import login
 from tests.factories import PatientFactory
 from tests.sessions.conftest import add_hours

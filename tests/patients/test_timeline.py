@@ -15,10 +15,11 @@ from billing.models import Invoice
 from mesoclinic.core import audit, roles, timeline
 from patients import selectors
 from patients import services as patient_services
-from sessions.models import AdverseEvent, Appointment, ChartAmendment, SessionChart, TreatmentPlan
+from sessions.charting.models import AdverseEvent, ChartAmendment, SessionChart
+from sessions.scheduling.models import Appointment, TreatmentPlan
 from tests.billing.helpers import accepted_purchase
-from tests.charting.helpers import sign_consent
 from tests.factories import ScreeningFactory
+from tests.sessions.charting.helpers import sign_consent
 
 pytestmark = pytest.mark.django_db
 
@@ -59,7 +60,7 @@ def story(patient, catalogue, practitioner, frontdesk, *, rounds=1, slot=0):
     """A course per round: a completed, charted session with an adverse event and an
     amendment, a late cancellation, a no-show, a moved booking; and a paid package.
     Calls with another `slot` book two hours later in the day, so they never clash."""
-    from sessions.models import Location
+    from sessions.scheduling.models import Location
 
     face = catalogue[FACE]
     location = Location.objects.get_or_create(name="Harley Street")[0]

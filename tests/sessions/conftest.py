@@ -7,7 +7,7 @@ import pytest
 import time_machine
 
 from mesoclinic.core import roles
-from sessions.models import Location, Room, WorkingHours
+from sessions.scheduling.models import Location, Room, WorkingHours
 from tests.conftest import make_user
 
 LONDON = ZoneInfo("Europe/London")

@@ -5,7 +5,7 @@ import datetime
 from django.utils import timezone
 
 from mesoclinic.core import roles
-from sessions.models import (
+from sessions.scheduling.models import (
     Absence,
     Appointment,
     CalendarFeed,

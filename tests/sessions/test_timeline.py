@@ -5,7 +5,8 @@ from datetime import timedelta
 import pytest
 
 from mesoclinic.core import roles
-from sessions import services, timeline
+from sessions import timeline
+from sessions.scheduling import services
 from tests.sessions.conftest import NOW, local
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
@@ -29,7 +30,7 @@ def test_booking_moving_and_cancelling_through_the_services_reach_the_timeline(
     entries = timeline.timeline_entries_for(patient, roles=frozenset({roles.FRONT_DESK}))
     by_kind = {e.kind: e for e in entries}
     assert set(by_kind) == {"appointment_booked", "appointment_moved", "appointment_cancelled"}
-    # The move is read from the audit row sessions.services writes ("Moved from ...").
+    # The move is read from the audit row sessions.scheduling.services writes ("Moved from ...").
     assert by_kind["appointment_moved"].title == "Moved: Consultation"
     assert by_kind["appointment_moved"].detail.startswith("From 12 Mar 2026 10:00 to 12 Mar")
     assert by_kind["appointment_cancelled"].title == "Cancelled: Consultation"

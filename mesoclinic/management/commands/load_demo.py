@@ -12,8 +12,8 @@ from django.utils import timezone
 from billing.demo import load_demo_billing
 from mesoclinic.core import roles
 from patients.models import Patient, Screening
-from sessions.charting_demo import load_demo_charting
-from sessions.demo import load_demo_schedule
+from sessions.charting.demo import load_demo_charting
+from sessions.scheduling.demo import load_demo_schedule
 
 DEMO_USERS = (
     ("manager", "Morgan", "Reyes", roles.MANAGER),
