@@ -12,8 +12,9 @@ class BillingConfig(AppConfig):
         # ready(): these modules need the models loaded. messages registers the outbox
         # builders for quote_expiring and instalment_due;
         # hooks charges sessions and fees when scheduling completes or cancels one.
-        from billing import hooks, messages  # noqa: F401
+        from billing import hooks, messages, panels  # noqa: F401
         from billing.timeline import timeline_entries_for
 
         hooks.register()
+        panels.register()
         timeline.SOURCES.append(timeline_entries_for)

@@ -234,6 +234,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "sessions.tasks.schedule_course_messages",
         "schedule": 3600.0,
     },
+    "retry-missing-consent-pdfs": {
+        "task": "patients.tasks.retry_missing_consent_pdfs",
+        "schedule": 600.0,
+    },
 }
 
 # --- Auth -----------------------------------------------------------------

@@ -6,12 +6,12 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from mesoclinic.celery import app
-from mesoclinic.core import roles
+from mesoclinic.core import panels, roles
 
 
 @roles.role_required(roles.STAFF)
 def home(request):
-    return render(request, "home.html")
+    return render(request, "home.html", {"home_panels": panels.render(panels.HOME_PAGE, request)})
 
 
 @login_not_required

@@ -3,13 +3,9 @@
 Thin views: parse, call a service in patients.services, render. Clinical roles only.
 """
 
-from datetime import timedelta
-
 from django.contrib import messages
-from django.db import transaction
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from mesoclinic.core import audit, roles
@@ -20,7 +16,6 @@ from protocols.services import current_consent
 
 # The consent page refreshes itself while the PDF is prepared; only a PDF still
 # missing after this long is asked for again.
-PDF_RETRY_AFTER = timedelta(seconds=30)
 
 
 @roles.role_required(roles.CLINICAL)
@@ -100,10 +95,6 @@ def consent_sign(request, patient_id, protocol_id):
 @roles.role_required(roles.CLINICAL)
 def consent_detail(request, patient_id, consent_id):
     signed = selectors.signed_consent_for_staff(patient_id=patient_id, consent_id=consent_id)
-    if not signed.pdf and timezone.now() - signed.signed_at > PDF_RETRY_AFTER:
-        # The task may have been lost with a broker restart; asking again is harmless
-        # (the task does nothing once the PDF is stored).
-        transaction.on_commit(lambda: services.consent_pdf_enqueue(signed.pk))
     audit.record(
         request=request,
         action=audit.Action.VIEW,

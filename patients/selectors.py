@@ -246,6 +246,15 @@ def consent_withdrawal(*, patient: Patient, protocol):
     return newest.withdrawal
 
 
+def signed_consents_without_pdf(*, signed_before: datetime) -> list[int]:
+    """Ids of consents signed before then whose PDF is still missing (its task was lost)."""
+    return list(
+        SignedConsent.objects.filter(pdf="", signed_at__lt=signed_before).values_list(
+            "pk", flat=True
+        )
+    )
+
+
 def signed_consents(patient: Patient) -> list:
     """Every consent the patient signed, newest first, with withdrawals and versions."""
     return list(

@@ -4,7 +4,7 @@ from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from mesoclinic.core import audit, links, message_kinds, roles, timeline
+from mesoclinic.core import audit, links, message_kinds, panels, roles, timeline
 from mesoclinic.core.models import OutboundMessage
 from patients import links as links_actions
 from patients import selectors, services
@@ -95,6 +95,7 @@ def patient_detail(request, patient_id):
                 "-due_at", "-id"
             )[:15],
             "message_labels": {k.code: k.label for k in message_kinds.KINDS},
+            "panels": panels.render(panels.PATIENT_PAGE, request, patient=patient),
         },
     )
 

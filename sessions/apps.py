@@ -21,8 +21,10 @@ class ClinicSessionsConfig(AppConfig):
         from sessions.charting import hooks as charting_hooks
         from sessions.comms import hooks as comms_hooks
         from sessions.comms import messages  # noqa: F401  (registers the outbox builders)
+        from sessions.panels import register as register_panels
         from sessions.timeline import timeline_entries_for
 
         comms_hooks.register()
         charting_hooks.register()
+        register_panels()
         timeline.SOURCES.append(timeline_entries_for)

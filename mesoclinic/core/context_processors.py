@@ -9,4 +9,10 @@ def clinic(request):
         "clinic_name": settings.CLINIC_NAME,
         "clinic_phone": settings.CLINIC_PHONE,
         "user_roles": roles.roles_of(user) if user is not None else frozenset(),
+        # What the menu may offer, from the same role sets the views check.
+        "can": {
+            "manage": roles.has_role(user, roles.MANAGERS),
+            "front_office": roles.has_role(user, roles.FRONT_OFFICE),
+            "clinical": roles.has_role(user, roles.CLINICAL),
+        },
     }

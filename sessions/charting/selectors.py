@@ -5,20 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db.models import Prefetch, Q, QuerySet
-from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from patients.models import ClinicalPhoto, Patient
 from sessions.charting.models import ChartAmendment, ChartProduct, SessionChart, SessionDocument
 from sessions.scheduling.models import Appointment, TreatmentPlan
-
-
-def appointment_for_staff(appointment_id) -> Appointment:
-    """The one way chart views load a session: by public id, 404 for anything unknown."""
-    return get_object_or_404(
-        Appointment.objects.select_related("patient", "protocol", "course", "practitioner"),
-        public_id=appointment_id,
-    )
 
 
 def chart_detail(appointment: Appointment) -> SessionChart | None:
@@ -91,9 +82,3 @@ def course_photo_sessions(course: TreatmentPlan) -> list[SessionPhotos]:
             )
         )
     return result
-
-
-def course_for_staff(course_id) -> TreatmentPlan:
-    return get_object_or_404(
-        TreatmentPlan.objects.select_related("patient", "protocol"), public_id=course_id
-    )

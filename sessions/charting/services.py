@@ -95,38 +95,65 @@ def _current_checks(appointment: Appointment) -> dict[str, bool]:
     }
 
 
+def _check_chartable(appointment: Appointment) -> None:
+    if not appointment.is_treatment or appointment.protocol is None:
+        raise ChartingError("Only treatment sessions have a chart.")
+    if appointment.status not in Appointment.CHARTABLE_STATUSES:
+        raise ChartingError("Check the patient in before charting the session.")
+
+
+def _opening_fields(appointment: Appointment) -> dict:
+    """A new chart's values: the protocol's defaults and today's pre-treatment checks."""
+    protocol = appointment.protocol
+    return {
+        "blood_volume_ml": protocol.blood_volume_ml,
+        "tubes": protocol.tubes,
+        "activation": protocol.activation,
+        "technique": DEFAULT_TECHNIQUE.get(protocol.technique, ""),
+        **_current_checks(appointment),
+    }
+
+
+def _opening_zones(protocol: Protocol) -> list[str]:
+    return [code for code in dict.fromkeys(protocol.treatment_areas) if code in ZONE_BY_CODE]
+
+
+def chart_draft(*, appointment: Appointment) -> tuple[SessionChart, ChartInput]:
+    """What a chart not yet opened would start with, saving nothing (the chart page's GET).
+
+    The first save opens the chart (`chart_open`) with these same values.
+    """
+    _check_chartable(appointment)
+    chart = SessionChart(appointment=appointment, **_opening_fields(appointment))
+    data = ChartInput(
+        **{name: getattr(chart, name) for name in CHART_FIELDS},
+        spins=[Spin(s.g_force, s.minutes) for s in appointment.protocol.spins.all()],
+        areas=[Area(code, None) for code in _opening_zones(appointment.protocol)],
+    )
+    return chart, data
+
+
 @transaction.atomic
 def chart_open(*, appointment: Appointment, by, request=None) -> SessionChart:
     """The appointment's chart; the first time, a new one with the protocol's defaults."""
     existing = SessionChart.objects.filter(appointment=appointment).first()
     if existing is not None:
         return existing
-    if not appointment.is_treatment or appointment.protocol is None:
-        raise ChartingError("Only treatment sessions have a chart.")
-    if appointment.status not in Appointment.CHARTABLE_STATUSES:
-        raise ChartingError("Check the patient in before charting the session.")
+    _check_chartable(appointment)
     Appointment.objects.select_for_update().get(pk=appointment.pk)
     existing = SessionChart.objects.filter(appointment=appointment).first()
     if existing is not None:
         return existing
     protocol = appointment.protocol
     chart = SessionChart.objects.create(
-        appointment=appointment,
-        blood_volume_ml=protocol.blood_volume_ml,
-        tubes=protocol.tubes,
-        activation=protocol.activation,
-        technique=DEFAULT_TECHNIQUE.get(protocol.technique, ""),
-        created_by=by,
-        **_current_checks(appointment),
+        appointment=appointment, created_by=by, **_opening_fields(appointment)
     )
     ChartSpin.objects.bulk_create(
         ChartSpin(chart=chart, order=s.order, g_force=s.g_force, minutes=s.minutes)
         for s in protocol.spins.all()
     )
     ChartArea.objects.bulk_create(
-        ChartArea(chart=chart, zone=code)
-        for code in dict.fromkeys(protocol.treatment_areas)
-        if code in ZONE_BY_CODE
+        ChartArea(chart=chart, zone=code) for code in _opening_zones(protocol)
     )
     audit.record(
         request=request,

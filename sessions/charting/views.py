@@ -14,6 +14,7 @@ from sessions.charting import selectors as charting_selectors
 from sessions.charting import services as charting
 from sessions.charting.forms import ZONE_GROUPS, AmendmentForm, ChartForm, LotSearchForm
 from sessions.charting.models import AdverseEvent, ChartProduct, SessionDocument
+from sessions.scheduling import selectors as scheduling_selectors
 
 
 def _errors_into(form, exc: charting.ChartingError) -> None:
@@ -26,8 +27,9 @@ def _errors_into(form, exc: charting.ChartingError) -> None:
             form.add_error(None, error)
 
 
-def _chart_page(request, appointment, chart, form, *, status=200, amend_form=None):
-    data = form.chart_input() if form.is_bound and hasattr(form, "cleaned_data") else None
+def _chart_page(request, appointment, chart, form, *, status=200, amend_form=None, data=None):
+    if data is None and form.is_bound and hasattr(form, "cleaned_data"):
+        data = form.chart_input()
     if data is None:
         data = charting.chart_input_of(chart)
     return render(
@@ -55,12 +57,27 @@ def _chart_page(request, appointment, chart, form, *, status=200, amend_form=Non
     )
 
 
+def _draft_page(request, appointment):
+    draft, data = charting.chart_draft(appointment=appointment)
+    audit.record(
+        request=request,
+        action=audit.Action.VIEW,
+        patient=appointment.patient,
+        obj=appointment,
+        summary="Session chart",
+    )
+    return _chart_page(request, appointment, draft, ChartForm(instance=draft), data=data)
+
+
 @roles.role_required(roles.CLINICAL)
 def chart(request, appointment_id):
-    appointment = charting_selectors.appointment_for_staff(appointment_id)
+    appointment = scheduling_selectors.appointment_for_staff(appointment_id)
     current = charting_selectors.chart_detail(appointment)
     if current is None:
+        # GET shows the chart it would start with and saves nothing; the first POST opens it.
         try:
+            if request.method != "POST":
+                return _draft_page(request, appointment)
             charting.chart_open(appointment=appointment, by=request.user, request=request)
         except charting.ChartingError as exc:
             return render(
@@ -109,7 +126,7 @@ def chart(request, appointment_id):
 @roles.role_required(roles.CLINICAL)
 @require_POST
 def chart_amend(request, appointment_id):
-    appointment = charting_selectors.appointment_for_staff(appointment_id)
+    appointment = scheduling_selectors.appointment_for_staff(appointment_id)
     current = charting_selectors.chart_detail(appointment)
     if current is None:
         raise Http404("This session has no chart.")
@@ -199,7 +216,7 @@ def lot_lookup(request):
 
 @roles.role_required(roles.CLINICAL)
 def course_photos(request, course_id):
-    course = charting_selectors.course_for_staff(course_id)
+    course = scheduling_selectors.course_for_staff(course_id)
     audit.record(
         request=request,
         action=audit.Action.VIEW,

@@ -1,5 +1,4 @@
-"""Template helpers for charts: the zone diagrams inline (so zones are clickable), and
-a patient's session documents for the patient page."""
+"""Template helpers for charts: the zone diagrams inline (so zones are clickable)."""
 
 from __future__ import annotations
 
@@ -28,24 +27,6 @@ def zone_diagram(region: str):
     return mark_safe(_diagram_svg(region))  # our own static file
 
 
-@register.inclusion_tag("sessions/_chart_patient_panel.html", takes_context=True)
-def patient_session_documents(context, patient):
-    from mesoclinic.core import roles
-    from patients.selectors import signed_consents
-    from sessions.charting.selectors import charted_sessions, session_documents
-
-    user = context.get("user")
-    clinical = roles.has_role(user, roles.CLINICAL)
-    return {
-        "patient": patient,
-        "clinical": clinical,
-        "documents": session_documents(patient) if clinical else [],
-        "sessions": charted_sessions(patient) if clinical else [],
-        "consents": signed_consents(patient) if clinical else [],
-        "courses": list(patient.courses.select_related("protocol")) if clinical else [],
-    }
-
-
 @register.filter
 def split_words(value: str) -> list[str]:
     return value.split()
@@ -54,11 +35,6 @@ def split_words(value: str) -> list[str]:
 @register.filter
 def field_named(form, name: str):
     return form[name]
-
-
-@register.filter
-def get_item(mapping, key):
-    return mapping.get(key, key) if mapping else key
 
 
 @register.filter

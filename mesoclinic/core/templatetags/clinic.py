@@ -19,7 +19,8 @@ def phone(value):
 
 @register.filter
 def get_item(mapping, key):
-    return mapping.get(key)
+    """{{ mapping|get_item:key }}: the value, or None (add |default:... for a fallback)."""
+    return mapping.get(key) if mapping else None
 
 
 # What offset 0 means for each kind of message: most count from the booking (or the

@@ -21,10 +21,15 @@ def chart_url(appointment):
     return reverse("charting:chart", args=[appointment.public_id])
 
 
-def test_opening_the_chart_takes_the_protocols_defaults(practitioner_client, session, face):
+def test_opening_the_chart_takes_the_protocols_defaults(
+    practitioner_client, practitioner, session, face
+):
     response = practitioner_client.get(chart_url(session))
     assert response.status_code == 200
-    chart = SessionChart.objects.get(appointment=session)
+    assert not SessionChart.objects.exists()  # a GET shows the defaults and saves nothing
+    for zone in set(face.treatment_areas):
+        assert f'data-zone-row="{zone}"' in response.content.decode()
+    chart = charting.chart_open(appointment=session, by=practitioner)  # the first save
     assert chart.blood_volume_ml == face.blood_volume_ml
     assert chart.activation == face.activation
     assert [(s.g_force, s.minutes) for s in chart.spins.all()] == [
@@ -75,7 +80,7 @@ def test_saving_stores_lines_and_zone_codes(practitioner_client, session):
 def test_bad_input_is_refused_with_a_message_and_nothing_saved(
     practitioner_client, session, overrides, message
 ):
-    practitioner_client.get(chart_url(session))
+    charting.chart_open(appointment=session, by=session.practitioner)
     before = SessionChart.objects.get(appointment=session).updated_at
     response = practitioner_client.post(chart_url(session), good_post(**overrides))
     assert response.status_code == 400
@@ -176,7 +181,7 @@ def test_completion_blockers(practitioner_client, session, face):
         "There is no signed consent for this protocol's current consent version "
         "(or it was withdrawn).",
     ]
-    practitioner_client.get(chart_url(session))
+    charting.chart_open(appointment=session, by=session.practitioner)
     assert "The chart is not signed yet." in charting.completion_blockers(appointment=session)
     sign_chart(practitioner_client, session)
     assert len(charting.completion_blockers(appointment=session)) == 1
