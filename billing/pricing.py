@@ -381,3 +381,67 @@ def allocate_payments(due: Sequence[Decimal], paid: Decimal) -> list[Decimal]:
         covered.append(take)
         left -= take
     return covered
+
+
+# --- Which credit pays for a completed session
+
+
+@dataclass(frozen=True)
+class CreditOption:
+    """A credit the patient could use: the id, what it is for."""
+
+    id: int
+    protocol_id: int | None
+    is_maintenance: bool
+
+
+def credit_to_use(*, kind: str, protocol_id: int | None, credits: list[CreditOption]) -> int | None:
+    """The credit that pays for a session, or None (the session is then invoiced).
+
+    `credits` come oldest purchase first, and the oldest that fits is used: a
+    maintenance session takes a maintenance credit, else (like any treatment) a credit
+    for its protocol; a consultation is never paid by a credit.
+    """
+    if kind == "maintenance":
+        for credit in credits:
+            if credit.is_maintenance:
+                return credit.id
+    if kind == "consultation" or protocol_id is None:
+        return None
+    for credit in credits:
+        if credit.protocol_id == protocol_id and not credit.is_maintenance:
+            return credit.id
+    return None
+
+
+# --- The invoice for an accepted quote
+
+
+@dataclass(frozen=True)
+class QuoteLine:
+    description: str
+    quantity: int
+    unit_price: Decimal
+    protocol_id: int | None = None
+    is_addon: bool = False
+
+
+def quote_invoice_lines(
+    lines: Sequence[QuoteLine], *, package_name: str | None, subtotal: Decimal, exponent: Decimal
+) -> list[Line]:
+    """What the invoice of an accepted quote lists.
+
+    A package is one line at the package price (the quote's subtotal less its add-ons);
+    pay-per-session lists each session line. Add-ons follow as their own lines.
+    """
+    addons = [Line(x.description, x.quantity, x.unit_price) for x in lines if x.is_addon]
+    if package_name is not None:
+        addon_total = sum((a.amount(exponent) for a in addons), ZERO)
+        main = [Line(f"Package: {package_name}", 1, subtotal - addon_total)]
+    else:
+        main = [
+            Line(x.description, x.quantity, x.unit_price, x.protocol_id)
+            for x in lines
+            if not x.is_addon
+        ]
+    return main + addons

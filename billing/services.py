@@ -356,29 +356,9 @@ def quote_accept(
         raise BillingError("Choose between 0 and 24 instalments.")
     with transaction.atomic():
         quote = Quote.objects.select_for_update().select_related("patient").get(pk=quote.pk)
-        if quote.status == Quote.Status.ACCEPTED:
-            raise BillingError("This quote has already been accepted.")
-        if quote.status == Quote.Status.PENDING_APPROVAL:
-            raise BillingError(
-                "A manager must approve this quote's discount before it is accepted."
-            )
-        if quote.status != Quote.Status.ISSUED:
-            raise BillingError("This quote was declined; make a new one.")
-        if quote.is_expired(today):
-            raise BillingError(
-                f"This quote expired on {quote.valid_until:%d %b %Y}; make a new quote "
-                "with today's prices."
-            )
+        _check_acceptable(quote, today=today)
         rules = selectors.policy()
         lines = list(quote.lines.all())
-        if (
-            quote.consultation_deduction
-            and Invoice.objects.filter(consultation_deducted=quote.consultation_invoice_id).exists()
-        ):
-            raise BillingError(
-                "The consultation fee in this quote was already taken off another treatment; "
-                "make a new quote."
-            )
         purchase = Purchase.objects.create(
             patient=quote.patient,
             quote=quote,
@@ -390,43 +370,15 @@ def quote_accept(
             valid_until=pricing.add_months(today, quote.valid_months),
             created_by=by,
         )
-        Credit.objects.bulk_create(
-            [
-                Credit(
-                    purchase=purchase,
-                    protocol_id=line.protocol_id,
-                    is_maintenance=line.is_maintenance,
-                    description=line.description,
-                    quantity=line.quantity,
-                    value=line.amount,
-                    unit_value=(line.amount / line.quantity).quantize(
-                        rules.exponent, rounding="ROUND_DOWN"
-                    ),
-                    single_price=line.unit_price,
-                )
-                for line in lines
-                if line.quantity > 0 and not line.is_addon
-            ]
-        )
-        addons = [
-            pricing.Line(line.description, line.quantity, line.unit_price)
-            for line in lines
-            if line.is_addon
-        ]
-        if quote.package_id:
-            addon_total = sum((a.amount(rules.exponent) for a in addons), ZERO)
-            package_price = quote.subtotal - addon_total
-            invoice_lines = [pricing.Line(f"Package: {quote.option_name}", 1, package_price)]
-        else:
-            invoice_lines = [
-                pricing.Line(line.description, line.quantity, line.unit_price, line.protocol_id)
-                for line in lines
-                if not line.is_addon
-            ]
-        invoice_lines += addons
+        _credits_create(purchase, lines, exponent=rules.exponent)
         invoice = _invoice_create(
             patient=quote.patient,
-            lines=invoice_lines,
+            lines=pricing.quote_invoice_lines(
+                [_pricing_line(line) for line in lines],
+                package_name=quote.option_name if quote.package_id else None,
+                subtotal=quote.subtotal,
+                exponent=rules.exponent,
+            ),
             by=by,
             purchase=purchase,
             location=quote.location,
@@ -442,34 +394,83 @@ def quote_accept(
         if invoice.total != quote.total:
             raise BillingError("The invoice would not match the quote; nothing was saved.")
         if instalments:
-            plan = _checked(
-                pricing.instalments,
-                total=quote.total,
-                deposit=quote.deposit,
-                count=instalments,
-                first_due=today,
-                exponent=rules.exponent,
-            )
-            rows = Instalment.objects.bulk_create(
-                [
-                    Instalment(
-                        invoice=invoice,
-                        due_on=d,
-                        amount=a,
-                        is_deposit=(n == 0 and quote.deposit > 0),
-                    )
-                    for n, (d, a) in enumerate(plan)
-                    if a > 0
-                ]
-            )
-            for row in rows:
-                if not row.is_deposit:
-                    _instalment_due_schedule(row, quote.patient)
+            _instalments_create(invoice, quote, count=instalments, today=today, rules=rules)
         quote.status = Quote.Status.ACCEPTED
         quote.accepted_at = now
         quote.save(update_fields=["status", "accepted_at"])
         outbox.messages_cancel(subject=quote, kinds=["quote_expiring"])
     return purchase
+
+
+def _check_acceptable(quote: Quote, *, today: date) -> None:
+    if quote.status == Quote.Status.ACCEPTED:
+        raise BillingError("This quote has already been accepted.")
+    if quote.status == Quote.Status.PENDING_APPROVAL:
+        raise BillingError("A manager must approve this quote's discount before it is accepted.")
+    if quote.status != Quote.Status.ISSUED:
+        raise BillingError("This quote was declined; make a new one.")
+    if quote.is_expired(today):
+        raise BillingError(
+            f"This quote expired on {quote.valid_until:%d %b %Y}; make a new quote "
+            "with today's prices."
+        )
+    if (
+        quote.consultation_deduction
+        and Invoice.objects.filter(consultation_deducted=quote.consultation_invoice_id).exists()
+    ):
+        raise BillingError(
+            "The consultation fee in this quote was already taken off another treatment; "
+            "make a new quote."
+        )
+
+
+def _pricing_line(line) -> pricing.QuoteLine:
+    return pricing.QuoteLine(
+        line.description, line.quantity, line.unit_price, line.protocol_id, line.is_addon
+    )
+
+
+def _credits_create(purchase: Purchase, lines, *, exponent) -> None:
+    """One credit row per session line of the quote (add-ons are not sessions)."""
+    Credit.objects.bulk_create(
+        [
+            Credit(
+                purchase=purchase,
+                protocol_id=line.protocol_id,
+                is_maintenance=line.is_maintenance,
+                description=line.description,
+                quantity=line.quantity,
+                value=line.amount,
+                unit_value=(line.amount / line.quantity).quantize(exponent, rounding="ROUND_DOWN"),
+                single_price=line.unit_price,
+            )
+            for line in lines
+            if line.quantity > 0 and not line.is_addon
+        ]
+    )
+
+
+def _instalments_create(invoice: Invoice, quote: Quote, *, count: int, today: date, rules) -> None:
+    plan = _checked(
+        pricing.instalments,
+        total=quote.total,
+        deposit=quote.deposit,
+        count=count,
+        first_due=today,
+        exponent=rules.exponent,
+    )
+    rows = Instalment.objects.bulk_create(
+        [
+            Instalment(
+                invoice=invoice, due_on=d, amount=a, is_deposit=(n == 0 and quote.deposit > 0)
+            )
+            for n, (d, a) in enumerate(plan)
+            if a > 0
+        ]
+    )
+    for row in rows:
+        if not row.is_deposit:
+            _instalment_due_schedule(row, quote.patient)
 
 
 def _instalment_due_schedule(instalment: Instalment, patient) -> None:
@@ -834,73 +835,85 @@ def session_credit_consume(*, appointment, by) -> SessionCharge:
         if done is not None:
             return done
         day = _appointment_day(appointment)
-        kind = appointment.kind
-        credits = Credit.objects.select_for_update(of=("self",)).filter(
+        use = _credit_use(appointment, day=day)
+        if use is not None:
+            return SessionCharge(credit_use=use)
+        price_list = selectors.price_list_current(on=day, location=appointment.location)
+        if price_list is None:
+            return SessionCharge(not_charged="No price list is in force for this date.")
+        line = _session_line(appointment, price_list)
+        if line is None:
+            return SessionCharge()
+        return SessionCharge(invoice=_session_invoice(appointment, line, day=day, by=by))
+
+
+def _credit_use(appointment, *, day) -> CreditUse | None:
+    """Use the credit that pays for this session (pricing.credit_to_use decides which)."""
+    candidates = list(
+        Credit.objects.select_for_update(of=("self",))
+        .filter(
             purchase__patient_id=appointment.patient_id,
             purchase__status=Purchase.Status.ACTIVE,
             purchase__valid_until__gte=day,
             used__lt=F("quantity"),
         )
-        credit = None
-        if kind == Appointment.Kind.MAINTENANCE:
-            credit = (
-                credits.filter(is_maintenance=True)
-                .order_by("purchase__purchased_at", "purchase_id", "id")
-                .first()
-            )
-        if credit is None and appointment.protocol_id and kind != Appointment.Kind.CONSULTATION:
-            credit = (
-                credits.filter(protocol_id=appointment.protocol_id, is_maintenance=False)
-                .order_by("purchase__purchased_at", "purchase_id", "id")
-                .first()
-            )
-        if credit is not None:
-            Credit.objects.filter(pk=credit.pk).update(used=F("used") + 1)
-            use = CreditUse.objects.create(
-                credit=credit,
-                appointment=appointment,
-                value=credit.next_use_value(),
-                practitioner_id=appointment.practitioner_id,
-                location_id=appointment.location_id,
-            )
-            return SessionCharge(credit_use=use)
-        price_list = selectors.price_list_current(on=day, location=appointment.location)
-        if price_list is None:
-            return SessionCharge(not_charged="No price list is in force for this date.")
-        if kind == Appointment.Kind.CONSULTATION:
-            if price_list.consultation_fee <= 0:
-                return SessionCharge()
-            line = pricing.Line("Consultation", 1, price_list.consultation_fee)
-        elif kind == Appointment.Kind.MAINTENANCE and price_list.maintenance_price is not None:
-            line = pricing.Line(
-                f"Maintenance session: {appointment.protocol or ''}".rstrip(": "),
-                1,
-                price_list.maintenance_price,
-                appointment.protocol_id,
-            )
-        else:
-            price = selectors.session_prices(price_list).get(appointment.protocol_id)
-            if price is None:
-                raise BillingError(
-                    f"The price list {price_list.name} has no price for {appointment.protocol}."
-                )
-            line = pricing.Line(
-                f"Session: {appointment.protocol}", 1, price, appointment.protocol_id
-            )
-        consultation = None
-        if kind != Appointment.Kind.CONSULTATION:
-            consultation = selectors.consultation_credit(patient=appointment.patient, on=day)
-        invoice = _invoice_create(
-            patient=appointment.patient,
-            lines=[line],
-            by=by or appointment.practitioner,
-            appointment=appointment,
-            location=appointment.location,
-            practitioner=appointment.practitioner,
-            deduction=consultation.amount if consultation else ZERO,
-            consultation_deducted=consultation.invoice if consultation else None,
+        .order_by("purchase__purchased_at", "purchase_id", "id")
+    )
+    chosen = pricing.credit_to_use(
+        kind=appointment.kind,
+        protocol_id=appointment.protocol_id,
+        credits=[pricing.CreditOption(c.pk, c.protocol_id, c.is_maintenance) for c in candidates],
+    )
+    if chosen is None:
+        return None
+    credit = next(c for c in candidates if c.pk == chosen)
+    Credit.objects.filter(pk=credit.pk).update(used=F("used") + 1)
+    return CreditUse.objects.create(
+        credit=credit,
+        appointment=appointment,
+        value=credit.next_use_value(),
+        practitioner_id=appointment.practitioner_id,
+        location_id=appointment.location_id,
+    )
+
+
+def _session_line(appointment, price_list) -> pricing.Line | None:
+    """The invoice line for a session paid without a credit (None: nothing to charge)."""
+    kind = appointment.kind
+    if kind == Appointment.Kind.CONSULTATION:
+        if price_list.consultation_fee <= 0:
+            return None
+        return pricing.Line("Consultation", 1, price_list.consultation_fee)
+    if kind == Appointment.Kind.MAINTENANCE and price_list.maintenance_price is not None:
+        return pricing.Line(
+            f"Maintenance session: {appointment.protocol or ''}".rstrip(": "),
+            1,
+            price_list.maintenance_price,
+            appointment.protocol_id,
         )
-        return SessionCharge(invoice=invoice)
+    price = selectors.session_prices(price_list).get(appointment.protocol_id)
+    if price is None:
+        raise BillingError(
+            f"The price list {price_list.name} has no price for {appointment.protocol}."
+        )
+    return pricing.Line(f"Session: {appointment.protocol}", 1, price, appointment.protocol_id)
+
+
+def _session_invoice(appointment, line: pricing.Line, *, day, by) -> Invoice:
+    """Invoice the session, less a recent consultation's fee for a treatment."""
+    consultation = None
+    if appointment.kind != Appointment.Kind.CONSULTATION:
+        consultation = selectors.consultation_credit(patient=appointment.patient, on=day)
+    return _invoice_create(
+        patient=appointment.patient,
+        lines=[line],
+        by=by or appointment.practitioner,
+        appointment=appointment,
+        location=appointment.location,
+        practitioner=appointment.practitioner,
+        deduction=consultation.amount if consultation else ZERO,
+        consultation_deducted=consultation.invoice if consultation else None,
+    )
 
 
 def _session_charge_existing(appointment) -> SessionCharge | None:

@@ -2,9 +2,15 @@
 
 import pytest
 from django.contrib.auth.models import Group, User
+from hypothesis import settings as hypothesis_settings
 
 from mesoclinic.core import roles
 from tests.factories import PatientFactory
+
+# Properties are checked, not timed: on a busy 2-core machine Hypothesis' default 200 ms
+# deadline fails examples that are merely slow.
+hypothesis_settings.register_profile("mesoclinic", deadline=None)
+hypothesis_settings.load_profile("mesoclinic")
 
 
 @pytest.fixture(autouse=True)

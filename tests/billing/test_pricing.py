@@ -223,3 +223,32 @@ def test_fees_and_consultation_deduction():
     assert pricing.consultation_deduction(
         fee=Decimal(100), consulted_on=date(2026, 1, 1), treated_on=date(2026, 3, 1), within_days=30
     ) == Decimal(0)
+
+
+class TestCreditToUse:
+    """Which credit pays for a completed session (oldest fitting first)."""
+
+    FACE, HAIR = 1, 2
+    CREDITS = [
+        pricing.CreditOption(10, HAIR, False),
+        pricing.CreditOption(11, FACE, True),
+        pricing.CreditOption(12, FACE, False),
+        pricing.CreditOption(13, FACE, False),
+    ]
+
+    def use(self, kind, protocol_id, credits=None):
+        credits = self.CREDITS if credits is None else credits
+        return pricing.credit_to_use(kind=kind, protocol_id=protocol_id, credits=credits)
+
+    def test_a_treatment_uses_the_oldest_credit_for_its_protocol(self):
+        assert self.use("course_session", self.FACE) == 12
+
+    def test_maintenance_prefers_a_maintenance_credit_then_a_protocol_credit(self):
+        assert self.use("maintenance", self.FACE) == 11
+        without = [c for c in self.CREDITS if not c.is_maintenance]
+        assert self.use("maintenance", self.FACE, without) == 12
+
+    def test_consultations_and_unmatched_sessions_are_invoiced(self):
+        assert self.use("consultation", None) is None
+        assert self.use("course_session", 99) is None
+        assert self.use("course_session", self.FACE, []) is None
