@@ -49,6 +49,7 @@ $(VENDOR)/.installed: package.json package-lock.json
 lint: setup
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
 
 format: setup
 	$(PY) -m ruff format .
