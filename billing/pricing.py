@@ -445,3 +445,23 @@ def quote_invoice_lines(
             if not x.is_addon
         ]
     return main + addons
+
+
+def line_shares(
+    *,
+    lines: Sequence[Line],
+    extras: Sequence[Line],
+    package_price: Decimal | None,
+    total: Decimal,
+    exponent: Decimal,
+) -> list[Decimal]:
+    """Each quote line's share of the total (sessions, then add-ons), adding up exactly.
+
+    A package's sessions share the package's price in proportion to their single
+    prices, so the credits they become are worth what the patient pays for them.
+    """
+    weights = [line.amount(exponent) for line in lines]
+    if package_price is not None and sum(weights, ZERO) > 0:
+        weights = allocate(package_price, weights, exponent)
+    weights += [line.amount(exponent) for line in extras]
+    return allocate(total, weights, exponent)

@@ -198,17 +198,8 @@ def quote_create(
     A discount above the manager's limit leaves the quote waiting for approval; otherwise
     it is issued at once with a number and a validity date.
     """
-    _checked(pricing.check_discount, discount_percent)
-    if not any(n > 0 for _, _, n in wanted):
-        raise BillingError("Choose at least one protocol and a number of sessions.")
-    if any(n < 0 for _, _, n in wanted):
-        raise BillingError("A number of sessions cannot be negative.")
+    extras = _checked_request(wanted, discount_percent, discount_reason, extras or [])
     rules = selectors.policy()
-    if discount_percent > 0 and not discount_reason.strip():
-        raise BillingError("Say why the discount is given.")
-    extras = [line for line in (extras or []) if line.quantity > 0]
-    for line in extras:
-        _checked(pricing.check_price, line.unit_price)
     consultation = selectors.consultation_credit(patient=patient, on=today)
     found = selectors.comparison(
         price_list=price_list,
@@ -259,33 +250,51 @@ def quote_create(
             notes=notes,
             created_by=by,
         )
-        # Each line's share of the total; a package's share is its price's, so
-        # the sessions' credits are worth what the patient pays for them.
-        weights = [line.amount(rules.exponent) for line in option.lines]
-        if package is not None and option.single_price_total > 0:
-            weights = pricing.allocate(option.price, weights, rules.exponent)
-        weights += [line.amount(rules.exponent) for line in extras]
-        shares = pricing.allocate(figures.total, weights, rules.exponent)
-        all_lines = list(option.lines) + extras
-        QuoteLine.objects.bulk_create(
-            [
-                QuoteLine(
-                    quote=quote,
-                    protocol_id=line.protocol_id,
-                    is_maintenance=line.protocol_id is None and n < len(option.lines),
-                    is_addon=n >= len(option.lines),
-                    description=line.description,
-                    quantity=line.quantity,
-                    unit_price=line.unit_price,
-                    amount=share,
-                    position=n,
-                )
-                for n, (line, share) in enumerate(zip(all_lines, shares, strict=True))
-            ]
+        shares = pricing.line_shares(
+            lines=option.lines,
+            extras=extras,
+            package_price=option.price if package is not None else None,
+            total=figures.total,
+            exponent=rules.exponent,
         )
+        _quote_lines_create(quote, option.lines, extras, shares)
         if quote.status == Quote.Status.ISSUED:
             _quote_expiring_schedule(quote)
     return quote
+
+
+def _checked_request(wanted, discount_percent, discount_reason, extras) -> list[pricing.Line]:
+    """Refuse a quote request a person must correct; returns the add-ons actually wanted."""
+    _checked(pricing.check_discount, discount_percent)
+    if not any(n > 0 for _, _, n in wanted):
+        raise BillingError("Choose at least one protocol and a number of sessions.")
+    if any(n < 0 for _, _, n in wanted):
+        raise BillingError("A number of sessions cannot be negative.")
+    if discount_percent > 0 and not discount_reason.strip():
+        raise BillingError("Say why the discount is given.")
+    extras = [line for line in extras if line.quantity > 0]
+    for line in extras:
+        _checked(pricing.check_price, line.unit_price)
+    return extras
+
+
+def _quote_lines_create(quote: Quote, lines, extras, shares) -> None:
+    QuoteLine.objects.bulk_create(
+        [
+            QuoteLine(
+                quote=quote,
+                protocol_id=line.protocol_id,
+                is_maintenance=line.protocol_id is None and n < len(lines),
+                is_addon=n >= len(lines),
+                description=line.description,
+                quantity=line.quantity,
+                unit_price=line.unit_price,
+                amount=share,
+                position=n,
+            )
+            for n, (line, share) in enumerate(zip([*lines, *extras], shares, strict=True))
+        ]
+    )
 
 
 def _option_json(option: pricing.Option, figures: pricing.Totals) -> dict:

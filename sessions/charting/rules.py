@@ -81,6 +81,16 @@ def _add(errors: dict[str, list[str]], name: str, message: str) -> None:
 def chart_errors(data: ChartInput, *, session_date: date) -> dict[str, list[str]]:
     """Every problem with the values, keyed by field ("products", "areas" for lines)."""
     errors: dict[str, list[str]] = {}
+    _preparation_errors(data, errors)
+    _product_errors(data, errors, session_date=session_date)
+    _spin_errors(data, errors)
+    _area_errors(data, errors)
+    _event_errors(data, errors)
+    return errors
+
+
+def _preparation_errors(data: ChartInput, errors: dict[str, list[str]]) -> None:
+    """Blood draw, yield, needle, microneedling and anaesthetic: each value in its range."""
     for name in ("blood_volume_ml", "prp_yield_ml", "microneedling_depth_mm"):
         value = getattr(data, name)
         if value is not None and value < 0:
@@ -121,6 +131,9 @@ def chart_errors(data: ChartInput, *, session_date: date) -> dict[str, list[str]
     if data.anaesthetic_minutes and not data.anaesthetic_cream.strip():
         _add(errors, "anaesthetic_cream", "Name the anaesthetic cream used.")
 
+
+def _product_errors(data: ChartInput, errors: dict[str, list[str]], *, session_date: date) -> None:
+    """Each product named, with its lot and an expiry on or after the session's day."""
     for product in data.products:
         label = f"{product.brand} lot {product.lot_number}".strip()
         if not product.brand.strip() or not product.lot_number.strip():
@@ -136,6 +149,10 @@ def chart_errors(data: ChartInput, *, session_date: date) -> dict[str, list[str]
                 f"{label} expired on {product.expiry_date:%d %b %Y}, before this session "
                 f"({session_date:%d %b %Y}). Use another lot.",
             )
+
+
+def _spin_errors(data: ChartInput, errors: dict[str, list[str]]) -> None:
+    """Each centrifuge spin within the force and time bounds protocols.rules names."""
     for index, spin in enumerate(data.spins, start=1):
         if spin.g_force is None or not (SPIN_G_MIN <= spin.g_force <= SPIN_G_MAX):
             _add(
@@ -151,6 +168,9 @@ def chart_errors(data: ChartInput, *, session_date: date) -> dict[str, list[str]
                 f"{SPIN_MINUTES_MAX} minutes.",
             )
 
+
+def _area_errors(data: ChartInput, errors: dict[str, list[str]]) -> None:
+    """Known areas, each once, with positive volumes adding up to no more than the yield."""
     seen: set[str] = set()
     total = Decimal("0")
     for area in data.areas:
@@ -172,6 +192,10 @@ def chart_errors(data: ChartInput, *, session_date: date) -> dict[str, list[str]
             f"The volumes per area add up to {total} mL, more than the PRP yield "
             f"({data.prp_yield_ml} mL).",
         )
+
+
+def _event_errors(data: ChartInput, errors: dict[str, list[str]]) -> None:
+    """Each adverse event complete, with the action taken."""
     for event in data.adverse_events:
         if len(event.action_taken) > 500:
             _add(errors, "adverse_events", "Describe the action taken in 500 characters or fewer.")
@@ -181,7 +205,6 @@ def chart_errors(data: ChartInput, *, session_date: date) -> dict[str, list[str]
                 "adverse_events",
                 "Each adverse event needs its type, severity, onset and the action taken.",
             )
-    return errors
 
 
 def signing_errors(data: ChartInput, *, is_prp: bool) -> list[str]:
