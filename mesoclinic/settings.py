@@ -6,6 +6,7 @@ commands write their local choices to var/dev.env; real environment variables
 always win over that file, and a production deployment has no such file.
 """
 
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -79,8 +80,6 @@ PATIENT_LINK_MAX_AGE_DAYS = env.int("PATIENT_LINK_MAX_AGE_DAYS", default=14)
 # --- Billing ----------------------------------------------------------------
 def envdecimal(name: str, default: str, maximum: int):
     """A non-negative Decimal from the environment; a bad value stops start-up."""
-    from decimal import Decimal, InvalidOperation
-
     raw = env.str(name, default=default).strip()
     try:
         value = Decimal(raw)

@@ -9,6 +9,7 @@ Action = AuditEvent.Action
 
 def client_ip(request) -> str | None:
     # Behind a proxy, axes' ipware configuration (PROXY_COUNT) is the source of truth.
+    # Imported here: axes.helpers loads axes' models, and this module loads with the apps.
     from axes.helpers import get_client_ip_address
 
     return get_client_ip_address(request) or None

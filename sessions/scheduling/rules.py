@@ -312,100 +312,111 @@ def propose_course(
     anchor: time | None = None
     previous = previous_start
     for sequence in range(start_sequence, start_sequence + sessions):
-        avail = availability.with_busy(taken) if taken else availability
-        if previous is None:
-            window_start, window_end = (
-                earliest,
-                earliest + timedelta(days=FIRST_SESSION_HORIZON_DAYS),
-            )
-            order = _days(window_start, window_end)
-            if first_start is not None and sequence == start_sequence:
-                problems = slot_problems(first_start, first_start + duration, avail)
-                if not problems:
-                    start, note = first_start, ""
-                else:
-                    start, note = None, ""
-                    reason = " ".join(problems)
-                    proposed.append(
-                        ProposedSession(
-                            sequence,
-                            None,
-                            None,
-                            first_start.astimezone(avail.zone).date(),
-                            first_start.astimezone(avail.zone).date(),
-                            f"Session {sequence} cannot be at the chosen time: {reason}",
-                        )
-                    )
-                    break
-            else:
-                start, note = _place(
-                    order,
-                    duration=duration,
-                    availability=avail,
-                    preferences=preferences,
-                    anchor=None,
-                )
-        else:
-            prev_day = avail.local_date(previous)
-            window_start = prev_day + timedelta(days=spacing.min_days)
-            window_end = prev_day + timedelta(days=spacing.max_days)
-            window_start = max(window_start, earliest)
-            if window_start > window_end:
-                proposed.append(
-                    ProposedSession(
-                        sequence,
-                        None,
-                        None,
-                        window_start,
-                        window_end,
-                        f"Session {sequence} was due by {window_end:%d %b %Y}, which has passed.",
-                    )
-                )
-                break
-            order = _search_order(
-                window_start, prev_day + timedelta(days=spacing.target_days), window_end
-            )
-            start, note = _place(
-                order,
-                duration=duration,
-                availability=avail,
-                preferences=preferences,
-                anchor=anchor,
-            )
-        if start is None:
-            why = _why_nothing_fits(order, duration=duration, availability=avail)
-            proposed.append(
-                ProposedSession(
-                    sequence,
-                    None,
-                    None,
-                    window_start,
-                    window_end,
-                    f"No free time for session {sequence} between {window_start:%d %b %Y} "
-                    f"and {window_end:%d %b %Y}: {why}.",
-                )
-            )
+        session = _propose_session(
+            sequence,
+            previous=previous,
+            chosen=first_start if previous is None and sequence == start_sequence else None,
+            spacing=spacing,
+            duration=duration,
+            availability=availability.with_busy(taken) if taken else availability,
+            earliest=earliest,
+            preferences=preferences,
+            anchor=anchor,
+        )
+        proposed.append(session)
+        if not session.fits:
             break
-        end = start + duration
-        proposed.append(ProposedSession(sequence, start, end, window_start, window_end, "", note))
-        taken.append((start, end))
-        previous = start
+        taken.append((session.starts_at, session.ends_at))
+        previous = session.starts_at
         if anchor is None:
-            anchor = start.astimezone(availability.zone).time()
+            anchor = session.starts_at.astimezone(availability.zone).time()
     placed = {p.sequence for p in proposed}
-    for sequence in range(start_sequence, start_sequence + sessions):
-        if sequence not in placed:
-            proposed.append(
-                ProposedSession(
-                    sequence,
-                    None,
-                    None,
-                    None,
-                    None,
-                    note=f"Planned once session {sequence - 1} has a time.",
-                )
-            )
+    proposed += [
+        ProposedSession(s, None, None, None, None, note=f"Planned once session {s - 1} has a time.")
+        for s in range(start_sequence, start_sequence + sessions)
+        if s not in placed
+    ]
     return Proposal(tuple(proposed))
+
+
+def session_window(
+    *, previous_day: date | None, spacing: Spacing, earliest: date
+) -> tuple[date, date]:
+    """The days a session may take: the first within the horizon from `earliest`; a later
+    one between the minimum and maximum interval after the one before, never before
+    `earliest` (the window is empty, start after end, when its last day has passed)."""
+    if previous_day is None:
+        return earliest, earliest + timedelta(days=FIRST_SESSION_HORIZON_DAYS)
+    return (
+        max(previous_day + timedelta(days=spacing.min_days), earliest),
+        previous_day + timedelta(days=spacing.max_days),
+    )
+
+
+def _propose_session(
+    sequence: int,
+    *,
+    previous: datetime | None,
+    chosen: datetime | None,
+    spacing: Spacing,
+    duration: timedelta,
+    availability: Availability,
+    earliest: date,
+    preferences: Preferences,
+    anchor: time | None,
+) -> ProposedSession:
+    """One session: at the chosen time, or the first free slot in its window (target first)."""
+    previous_day = availability.local_date(previous) if previous is not None else None
+    window_start, window_end = session_window(
+        previous_day=previous_day, spacing=spacing, earliest=earliest
+    )
+    if chosen is not None:
+        problems = slot_problems(chosen, chosen + duration, availability)
+        if problems:
+            day = chosen.astimezone(availability.zone).date()
+            reason = " ".join(problems)
+            return ProposedSession(
+                sequence,
+                None,
+                None,
+                day,
+                day,
+                f"Session {sequence} cannot be at the chosen time: {reason}",
+            )
+        return ProposedSession(sequence, chosen, chosen + duration, window_start, window_end)
+    if previous_day is None:
+        order = _days(window_start, window_end)
+    elif window_start > window_end:
+        return ProposedSession(
+            sequence,
+            None,
+            None,
+            window_start,
+            window_end,
+            f"Session {sequence} was due by {window_end:%d %b %Y}, which has passed.",
+        )
+    else:
+        target = previous_day + timedelta(days=spacing.target_days)
+        order = _search_order(window_start, target, window_end)
+    start, note = _place(
+        order,
+        duration=duration,
+        availability=availability,
+        preferences=preferences,
+        anchor=anchor if previous_day is not None else None,
+    )
+    if start is None:
+        why = _why_nothing_fits(order, duration=duration, availability=availability)
+        return ProposedSession(
+            sequence,
+            None,
+            None,
+            window_start,
+            window_end,
+            f"No free time for session {sequence} between {window_start:%d %b %Y} "
+            f"and {window_end:%d %b %Y}: {why}.",
+        )
+    return ProposedSession(sequence, start, start + duration, window_start, window_end, "", note)
 
 
 @dataclass(frozen=True)
