@@ -79,5 +79,7 @@ class StaffCreateForm(StaffEditForm):
     def clean(self):
         cleaned = super().clean()
         if cleaned.get("password_mode") == "email" and not cleaned.get("email"):
-            self.add_error("email", "Add an email address to send the link to, or choose a temporary password.")
+            self.add_error(
+                "email", "Add an email address to send the link to, or choose a temporary password."
+            )
         return cleaned

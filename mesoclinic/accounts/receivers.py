@@ -55,7 +55,9 @@ def on_logged_out(sender, request, user, **kwargs):
     if user is None or request is None:
         return
     reason = getattr(request, "mc_sign_out_reason", None) or "Signed out"
-    audit.record(request=request, actor=user, action=audit.Action.SIGN_OUT, obj=user, summary=reason)
+    audit.record(
+        request=request, actor=user, action=audit.Action.SIGN_OUT, obj=user, summary=reason
+    )
 
 
 def connect() -> None:

@@ -33,9 +33,7 @@ def staff_list(*, include_inactive: bool = True):
 def staff_member(public_id) -> User:
     """One colleague for a manager's page, by the account's public id (404 otherwise)."""
     return get_object_or_404(
-        _with_two_factor(
-            User.objects.select_related("staff_account").prefetch_related("groups")
-        ),
+        _with_two_factor(User.objects.select_related("staff_account").prefetch_related("groups")),
         staff_account__public_id=public_id,
     )
 

@@ -75,9 +75,7 @@ def _set_role(user: User, role: str) -> None:
 
 def new_temporary_password() -> str:
     """Three groups of four letters and digits: easy to read out, ~60 bits."""
-    return "-".join(
-        "".join(secrets.choice(_CODE_ALPHABET) for _ in range(4)) for _ in range(3)
-    )
+    return "-".join("".join(secrets.choice(_CODE_ALPHABET) for _ in range(4)) for _ in range(3))
 
 
 def _send_reset_link(user: User) -> None:
@@ -158,7 +156,11 @@ def staff_update(
                 )
             _set_role(user, role)
             changes.append(f"role {current or 'none'} → {role}")
-        for field, value in (("first_name", first_name), ("last_name", last_name), ("email", email)):
+        for field, value in (
+            ("first_name", first_name),
+            ("last_name", last_name),
+            ("email", email),
+        ):
             if getattr(user, field) != value:
                 setattr(user, field, value)
                 changes.append(field.replace("_", " "))
@@ -183,9 +185,12 @@ def staff_set_active(*, by: User, user: User, active: bool, request=None) -> Non
         if not active:
             if user.pk == by.pk:
                 raise StaffError("You cannot deactivate your own account.")
-            if rules.leaves_no_manager(
-                active_manager_ids=managers, user_id=user.pk, stays_active_manager=False
-            ) and user.pk in managers:
+            if (
+                rules.leaves_no_manager(
+                    active_manager_ids=managers, user_id=user.pk, stays_active_manager=False
+                )
+                and user.pk in managers
+            ):
                 raise StaffError(
                     f"{user.get_username()} is the clinic's last manager: make someone else "
                     "a manager first."
@@ -242,7 +247,11 @@ def password_changed(*, user: User, request=None) -> None:
     with transaction.atomic():
         StaffAccount.objects.filter(user=user).update(must_change_password=False)
         _audit(
-            by=user, user=user, action=Action.PASSWORD, summary="Changed own password", request=request
+            by=user,
+            user=user,
+            action=Action.PASSWORD,
+            summary="Changed own password",
+            request=request,
         )
 
 

@@ -16,5 +16,7 @@ urlpatterns = [
         name="temporary_password",
     ),
     path("<uuid:account_id>/unlock/", views.staff_unlock, name="unlock"),
-    path("<uuid:account_id>/two-factor-reset/", views.staff_two_factor_reset, name="two_factor_reset"),
+    path(
+        "<uuid:account_id>/two-factor-reset/", views.staff_two_factor_reset, name="two_factor_reset"
+    ),
 ]

@@ -107,7 +107,11 @@ def second_factor(request):
         if device is not None:
             recovery = device.persistent_id.startswith("otp_static")
             target = _finish_sign_in(
-                request, user, pending, device, "a recovery code" if recovery else "authenticator app"
+                request,
+                user,
+                pending,
+                device,
+                "a recovery code" if recovery else "authenticator app",
             )
             if recovery:
                 left = StaticToken.objects.filter(device__user=user).count()
@@ -169,9 +173,7 @@ def two_factor_enrol(request):
 
                 otp_login(request, device)
                 target = reverse("accounts:two_factor")
-            return render(
-                request, "accounts/recovery_codes.html", {"codes": codes, "next": target}
-            )
+            return render(request, "accounts/recovery_codes.html", {"codes": codes, "next": target})
     device = services.pending_totp_device(user=user) or services.totp_enrolment_start(user=user)
     return render(
         request,
@@ -298,7 +300,8 @@ def staff_create(request):
                     {"member": user, "password": temporary, "created": True},
                 )
             messages.success(
-                request, f"{user.get_username()} can sign in once they choose a password: "
+                request,
+                f"{user.get_username()} can sign in once they choose a password: "
                 f"a link went to {user.email}.",
             )
             return redirect("staff:detail", account_id=user.staff_account.public_id)
@@ -317,7 +320,9 @@ def staff_detail(request, account_id):
     form = forms.StaffEditForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            services.staff_update(by=request.user, user=member, request=request, **form.cleaned_data)
+            services.staff_update(
+                by=request.user, user=member, request=request, **form.cleaned_data
+            )
         except services.StaffError as exc:
             form.add_error(None, exc.messages[0])
         else:

@@ -4,15 +4,39 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('core', '0005_outbox'),
+        ("core", "0005_outbox"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='auditevent',
-            name='action',
-            field=models.CharField(choices=[('view', 'Viewed'), ('create', 'Created'), ('change', 'Changed'), ('archive', 'Archived'), ('restore', 'Restored'), ('sign', 'Signed'), ('amend', 'Amended'), ('acknowledge', 'Acknowledged'), ('download', 'Downloaded'), ('email', 'Emailed'), ('sign_in', 'Signed in'), ('sign_in_failed', 'Sign-in failed'), ('sign_out', 'Signed out'), ('unlock', 'Unlocked'), ('deactivate', 'Deactivated'), ('reactivate', 'Reactivated'), ('password', 'Password set or reset'), ('2fa_enrol', 'Two-factor enrolled'), ('2fa_reset', 'Two-factor reset'), ('backup', 'Backup made'), ('backup_restore', 'Restored from backup')], max_length=20),
+            model_name="auditevent",
+            name="action",
+            field=models.CharField(
+                choices=[
+                    ("view", "Viewed"),
+                    ("create", "Created"),
+                    ("change", "Changed"),
+                    ("archive", "Archived"),
+                    ("restore", "Restored"),
+                    ("sign", "Signed"),
+                    ("amend", "Amended"),
+                    ("acknowledge", "Acknowledged"),
+                    ("download", "Downloaded"),
+                    ("email", "Emailed"),
+                    ("sign_in", "Signed in"),
+                    ("sign_in_failed", "Sign-in failed"),
+                    ("sign_out", "Signed out"),
+                    ("unlock", "Unlocked"),
+                    ("deactivate", "Deactivated"),
+                    ("reactivate", "Reactivated"),
+                    ("password", "Password set or reset"),
+                    ("2fa_enrol", "Two-factor enrolled"),
+                    ("2fa_reset", "Two-factor reset"),
+                    ("backup", "Backup made"),
+                    ("backup_restore", "Restored from backup"),
+                ],
+                max_length=20,
+            ),
         ),
     ]

@@ -9,7 +9,10 @@ def accounts_for_existing_users(apps, schema_editor):
     User = apps.get_model(*settings.AUTH_USER_MODEL.split("."))
     StaffAccount = apps.get_model("accounts", "StaffAccount")
     StaffAccount.objects.bulk_create(
-        [StaffAccount(user_id=pk, public_id=uuid.uuid4()) for pk in User.objects.values_list("pk", flat=True)],
+        [
+            StaffAccount(user_id=pk, public_id=uuid.uuid4())
+            for pk in User.objects.values_list("pk", flat=True)
+        ],
         ignore_conflicts=True,
     )
 
