@@ -261,8 +261,8 @@ PASSWORD_RESET_TIMEOUT = 60 * 60 * 2
 
 # Brute-force lockout: five failed passwords or second-factor codes lock the account
 # (on every device, so guessing from many addresses gets nowhere), and the account on
-# that address. There is no lock by IP alone: one person's typos must not lock out a whole clinic behind one public
-# address. A manager lifts a lock on the staff page.
+# that address. There is no lock by IP alone: one person's typos must not lock out a
+# whole clinic behind one public address. A manager lifts a lock on the staff page.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=0.5)
 AXES_LOCKOUT_PARAMETERS = ["username", ["username", "ip_address"]]

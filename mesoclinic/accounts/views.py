@@ -359,7 +359,8 @@ def staff_set_active(request, account_id):
         services.staff_set_active(by=request.user, user=member, active=active, request=request)
         messages.success(
             request,
-            f"{member.get_username()} {'can sign in again' if active else 'can no longer sign in'}.",
+            f"{member.get_username()} "
+            f"{'can sign in again' if active else 'can no longer sign in'}.",
         )
 
     return _staff_action(request, account_id, act)
