@@ -376,7 +376,7 @@ CONTENT_SECURITY_POLICY = {
         "script-src": [SELF],
         "style-src": [SELF, NONCE],
         "img-src": [SELF, "data:", "blob:"],
-        "font-src": [SELF],
+        "font-src": [SELF, "data:"],  # FullCalendar's icon font is a data: URI
         "connect-src": [SELF],
         "form-action": [SELF],
         "frame-ancestors": [NONE],

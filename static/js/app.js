@@ -30,6 +30,18 @@
     }
   });
 
+  // --- Sizes and colours that come from data (style attributes are not allowed) ----
+  function applyDataStyles(root) {
+    root.querySelectorAll("[data-width-percent]").forEach(function (el) {
+      el.style.width = Math.max(0, Math.min(100, parseFloat(el.dataset.widthPercent) || 0)) + "%";
+    });
+    root.querySelectorAll("[data-bg-colour]").forEach(function (el) {
+      el.style.background = el.dataset.bgColour;
+    });
+  }
+  applyDataStyles(document);
+  document.addEventListener("htmx:afterSwap", function (event) { applyDataStyles(event.target); });
+
   // --- Unsaved changes --------------------------------------------------------------
   var dirtyForms = new Set();
   var leavingOnPurpose = false;

@@ -3,6 +3,10 @@
 Uses Debian's /usr/bin/chromium (never `playwright install`). Playwright's sync API
 runs an event loop in this thread, so Django's async-safety guard is relaxed for
 the ORM calls the tests make to set up data.
+
+Every journey fails on a Content Security Policy violation: the page fixture listens
+for the browser's `securitypolicyviolation` events and its "Refused to ..." console
+errors, and fails the test at teardown with what was blocked.
 """
 
 import os
@@ -36,13 +40,46 @@ def browser():
         browser.close()
 
 
+# Runs before the page's own scripts (injected by the browser, not subject to the CSP).
+CSP_LISTENER = """
+document.addEventListener('securitypolicyviolation', (event) => {
+  console.error('CSP violation: ' + event.effectiveDirective + ' blocked '
+    + (event.blockedURI || 'inline code') + ' at ' + event.sourceFile + ':' + event.lineNumber);
+});
+"""
+
+
+def is_csp_violation(message) -> bool:
+    text = message.text
+    return message.type == "error" and (
+        text.startswith("CSP violation") or "Content Security Policy" in text
+    )
+
+
 @pytest.fixture
-def page(browser, live_server):
+def csp_violations():
+    """What the page fixture saw blocked; a test may inspect it, the fixture fails on it."""
+    return []
+
+
+@pytest.fixture
+def page(browser, live_server, csp_violations):
     context = browser.new_context(viewport=TABLET, base_url=live_server.url, has_touch=True)
     context.set_default_timeout(10_000)
+    context.add_init_script(CSP_LISTENER)
+    context.on(
+        "console",
+        lambda message: (
+            csp_violations.append(f"{message.page.url if message.page else ''}: {message.text}")
+            if is_csp_violation(message)
+            else None
+        ),
+    )
     page = context.new_page()
     yield page
     context.close()
+    if csp_violations:
+        pytest.fail("Content Security Policy violations:\n" + "\n".join(csp_violations))
 
 
 def login(page, username: str, password: str = "pw-for-tests-1") -> None:
