@@ -300,6 +300,20 @@ BACKUP_DIR = env.str("BACKUP_DIR", default=str(VAR_DIR / "backups"))
 BACKUP_KEEP = env.int("BACKUP_KEEP", default=14)
 if BACKUP_KEEP < 1:
     raise ImproperlyConfigured("BACKUP_KEEP must be at least 1.")
+# The compose stack turns the nightly backup on (Celery beat, the worker writes it).
+BACKUP_NIGHTLY = envbool("BACKUP_NIGHTLY", False)
+BACKUP_HOUR_UTC = env.int("BACKUP_HOUR_UTC", default=2)
+if not 0 <= BACKUP_HOUR_UTC <= 23:
+    raise ImproperlyConfigured("BACKUP_HOUR_UTC must be between 0 and 23.")
+if BACKUP_NIGHTLY:
+    from celery.schedules import crontab
+
+    if not BACKUP_KEY:
+        raise ImproperlyConfigured("BACKUP_NIGHTLY is on but BACKUP_KEY is not set.")
+    CELERY_BEAT_SCHEDULE["nightly-backup"] = {
+        "task": "mesoclinic.backups.tasks.nightly_backup",
+        "schedule": crontab(hour=BACKUP_HOUR_UTC, minute=30),
+    }
 
 # --- Email ----------------------------------------------------------------
 # EMAIL_URL: smtp://user:pass@host:port (smtp+tls://, smtps://), consolemail:// or filemail://.
