@@ -290,7 +290,10 @@ if not 2 <= IDLE_TIMEOUT_MINUTES <= 24 * 60:
     raise ImproperlyConfigured("IDLE_TIMEOUT_MINUTES must be between 2 and 1440.")
 IDLE_WARNING_SECONDS = 60
 OTP_TOTP_ISSUER = CLINIC_NAME
-OTP_TOTP_THROTTLE_FACTOR = 1
+# django-axes limits wrong codes (five lock the account); django-otp's own per-device
+# delay would also refuse a right code typed within seconds of a wrong one.
+OTP_TOTP_THROTTLE_FACTOR = 0
+OTP_STATIC_THROTTLE_FACTOR = 0
 
 # --- Backups (manage.py backup / restore) ------------------------------------
 # An age X25519 secret key ("AGE-SECRET-KEY-1..."; `manage.py backup --new-key` makes

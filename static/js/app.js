@@ -60,7 +60,7 @@
     if (!event.defaultPrevented) { dirtyForms.delete(event.target); }
   });
   function hasUnsavedChanges() {
-    return Array.prototype.some.call(dirtyForms, function (form) { return document.contains(form); });
+    return Array.from(dirtyForms).some(function (form) { return document.contains(form); });
   }
   window.addEventListener("beforeunload", function (event) {
     if (!leavingOnPurpose && hasUnsavedChanges()) {

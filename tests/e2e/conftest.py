@@ -62,19 +62,38 @@ def csp_violations():
     return []
 
 
-@pytest.fixture
-def page(browser, live_server, csp_violations):
-    context = browser.new_context(viewport=TABLET, base_url=live_server.url, has_touch=True)
+def _open_context(browser, base_url, violations):
+    context = browser.new_context(viewport=TABLET, base_url=base_url, has_touch=True)
     context.set_default_timeout(10_000)
     context.add_init_script(CSP_LISTENER)
-    context.on(
-        "console",
-        lambda message: (
-            csp_violations.append(f"{message.page.url if message.page else ''}: {message.text}")
-            if is_csp_violation(message)
-            else None
-        ),
-    )
+
+    def on_console(message):
+        if is_csp_violation(message):
+            where = message.page.url if message.page else ""
+            violations.append(f"{where}: {message.text}")
+
+    context.on("console", on_console)
+    return context
+
+
+@pytest.fixture
+def new_page(browser, live_server, csp_violations):
+    """Another person's browser (a second context), held to the same CSP check."""
+    contexts = []
+
+    def make():
+        context = _open_context(browser, live_server.url, csp_violations)
+        contexts.append(context)
+        return context.new_page()
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def page(browser, live_server, csp_violations):
+    context = _open_context(browser, live_server.url, csp_violations)
     page = context.new_page()
     yield page
     context.close()
