@@ -72,6 +72,8 @@ def test_enrolled_user_signs_in_with_the_apps_code(page, frontdesk):
 
 
 def test_manager_adds_a_colleague_and_unlocks_them(page, new_page, manager):
+    manager.is_staff = True  # as the demo's and app-created managers are
+    manager.save()
     login(page, "manager")
     page.get_by_role("link", name="Staff").click()
     page.get_by_role("link", name="Add a colleague").click()
@@ -109,6 +111,12 @@ def test_manager_adds_a_colleague_and_unlocks_them(page, new_page, manager):
 
     password_step(nina, "nina", "Nina-chooses-her-own-7")
     expect(nina.get_by_role("link", name="Patients")).to_be_visible()
+
+    # The admin shows accounts to a manager read-only, under the same policy.
+    page.goto("/admin/auth/user/")
+    page.get_by_role("link", name="nina").click()
+    expect(page.get_by_text("Superuser status")).to_be_visible()
+    expect(page.locator("input[name=is_superuser]")).to_have_count(0)
 
 
 def _age_session(page, seconds):
