@@ -36,5 +36,7 @@ urlpatterns = [
     path("billing/", include("billing.urls")),
     path("p/", include("mesoclinic.public_urls")),
     path("messages/", include("mesoclinic.outbox_urls")),
+    # Staff sign in through our login (password, then the second factor), never the admin's.
+    path("admin/login/", account_views.admin_login),
     path("admin/", admin.site.urls),
 ]

@@ -248,6 +248,13 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
         return response
 
 
+@login_not_required
+def admin_login(request):
+    """The admin's own login would skip the second factor: send it to ours."""
+    query = request.GET.urlencode()
+    return HttpResponseRedirect(reverse("login") + (f"?{query}" if query else ""))
+
+
 # --- Managers' staff pages ---------------------------------------------------------
 
 

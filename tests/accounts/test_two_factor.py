@@ -274,3 +274,13 @@ def test_production_default_requires_two_factor_for_managers_and_practitioners()
 def test_make_user_helper_still_signs_in_when_not_required(client):
     make_user("plain", roles.FRONT_DESK)
     assert sign_in(client, "plain")["Location"] == reverse("home")
+
+
+def test_the_admin_login_goes_through_the_second_factor(client, manager):
+    enrolled(manager)
+    response = client.get("/admin/login/?next=/admin/")
+    assert response["Location"] == f"{reverse('login')}?next=%2Fadmin%2F"
+    response = client.post(
+        "/admin/login/?next=/admin/", {"username": "manager", "password": PASSWORD}
+    )
+    assert "_auth_user_id" not in client.session

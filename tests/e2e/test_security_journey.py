@@ -192,3 +192,22 @@ def test_idle_lock_warns_then_signs_out_and_returns_to_the_chart(page, practitio
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url(f"**{chart}")
     expect(page.get_by_label("PRP yield (mL)")).to_be_visible()
+
+
+def test_calendar_and_report_charts_work_under_the_policy(
+    page, manager, practitioner, frontdesk, patient, catalogue
+):
+    """FullCalendar (nonce'd stylesheet) and Chart.js draw with no CSP violation."""
+    from sessions.models import Location
+    from tests.billing.helpers import accepted_purchase
+    from tests.sessions.conftest import add_hours
+
+    add_hours(practitioner, Location.objects.create(name="Harley Street"))
+    today = timezone.localdate()
+    accepted_purchase(patient, catalogue, frontdesk, today=today)
+    login(page, "manager")
+    page.goto("/schedule/calendar/")
+    expect(page.locator(".fc-view-harness")).to_be_visible()
+    page.goto(f"/billing/reports/?start={today.replace(day=1).isoformat()}")
+    expect(page.locator("canvas").first).to_be_visible()
+    assert page.evaluate("Object.keys(Chart.instances).length") >= 1
