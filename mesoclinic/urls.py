@@ -4,12 +4,26 @@ from django.urls import include, path
 
 from mesoclinic import views
 from mesoclinic.core import views as core_views
+from mesoclinic.core.accounts import views as account_views
 from mesoclinic.core.forms import ClinicPasswordResetForm
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("audit/", core_views.audit_log, name="audit_log"),
+    path("accounts/login/", account_views.SignInView.as_view(), name="login"),
+    path(
+        "accounts/password_change/",
+        account_views.PasswordChangeView.as_view(),
+        name="password_change",
+    ),
+    path(
+        "accounts/reset/<uidb64>/<token>/",
+        account_views.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
+    path("accounts/", include("mesoclinic.core.accounts.urls")),
+    path("staff/", include("mesoclinic.core.accounts.staff_urls")),
     path(
         "accounts/password_reset/",
         auth_views.PasswordResetView.as_view(form_class=ClinicPasswordResetForm),
@@ -23,5 +37,7 @@ urlpatterns = [
     path("billing/", include("billing.urls")),
     path("p/", include("mesoclinic.public_urls")),
     path("messages/", include("mesoclinic.core.outbox_urls")),
+    # Staff sign in through our login (password, then the second factor), never the admin's.
+    path("admin/login/", account_views.admin_login),
     path("admin/", admin.site.urls),
 ]
