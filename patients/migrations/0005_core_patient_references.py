@@ -1,7 +1,7 @@
 """The database keeps guarding the patient ids the audit log and the outbox store.
 
 core (the shared library) holds them as plain integers and depends on no app
-(core 0006 dropped its foreign keys); the relation belongs to the patients app, so
+(core 0007 dropped its foreign keys); the relation belongs to the patients app, so
 its constraints are added here, as Django would have made them (deferred to commit).
 """
 
@@ -23,7 +23,7 @@ DROP = "\n".join(f"ALTER TABLE {table} DROP CONSTRAINT {name};" for table, name 
 class Migration(migrations.Migration):
     dependencies = [
         ("patients", "0004_signed_consent_immutable"),
-        ("core", "0006_patient_id"),
+        ("core", "0007_patient_id"),
     ]
 
     operations = [migrations.RunSQL(ADD, DROP)]

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("core", "0006_patient_id"),
+        ("core", "0005_outbox"),
     ]
 
     operations = [

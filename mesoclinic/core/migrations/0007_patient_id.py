@@ -28,7 +28,7 @@ def restore_patient_constraints(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("core", "0005_outbox")]
+    dependencies = [("core", "0006_audit_staff_actions")]
 
     operations = [
         migrations.RunPython(drop_patient_constraints, restore_patient_constraints),
