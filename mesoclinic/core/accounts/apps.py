@@ -10,6 +10,6 @@ class AccountsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from mesoclinic.core.accounts import receivers
+        from mesoclinic.core.accounts import receivers  # ready(): needs the models loaded
 
         receivers.connect()

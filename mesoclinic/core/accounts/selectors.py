@@ -40,6 +40,7 @@ def staff_member(public_id) -> User:
 
 def locked_usernames(*, now=None) -> dict:
     """Usernames whose sign-in is locked now (axes), with when the last failure was."""
+    # axes' helpers load its models: imported on use (this module loads with the apps).
     from axes.helpers import get_cool_off
     from axes.models import AccessAttempt
 

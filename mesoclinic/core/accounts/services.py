@@ -257,6 +257,7 @@ def password_changed(*, user: User, request=None) -> None:
 
 def staff_unlock(*, by: User, user: User, request=None) -> int:
     """Lift a sign-in lockout (axes) on the account. Returns the records cleared."""
+    # axes.utils loads axes' models: imported on use (this module loads with the apps).
     from axes.utils import reset
 
     with transaction.atomic():
