@@ -14,6 +14,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from mesoclinic import timeline
+from mesoclinic.roles import CLINICAL
 from mesoclinic.timeline import TimelineEntry  # noqa: F401 - re-exported for callers
 from patients import phones, screening
 from patients.models import Patient, Screening, ScreeningAcknowledgement
@@ -141,6 +142,18 @@ def screening_evaluation(
         valid_days=settings.SCREENING_VALID_DAYS,
         acknowledged_codes={a.code for a in latest.acknowledgements.all()} if latest else (),
     )
+
+
+def screening_as_seen_by(
+    evaluation: screening.Evaluation, *, roles: frozenset[str]
+) -> screening.Evaluation:
+    """What a viewer may read of a screening evaluation: the one place that decides it.
+
+    Clinical roles read the reasons (which answers block or need a decision); everyone
+    else reads the status alone ("blocked / needs review / clear") and what happens
+    next. Every page, message and error that shows an evaluation goes through here.
+    """
+    return evaluation if roles & CLINICAL else screening.status_only(evaluation)
 
 
 def patient_timeline(
