@@ -25,7 +25,10 @@ def _errors_into(form, exc: charting.ChartingError) -> None:
             form.add_error(None, error)
 
 
-def _chart_page(request, appointment, chart, form, *, status=200, amend_form=None):
+def _chart_page(request, appointment, chart, form=None, *, status=200, amend_form=None):
+    checks = charting.pre_treatment_checks(appointment)
+    if form is None:  # shown afresh: checks that hold now are ticked (consent signed since)
+        form = ChartForm(instance=chart, initial=charting.checks_to_tick(chart, checks))
     data = form.chart_input() if form.is_bound and hasattr(form, "cleaned_data") else None
     if data is None:
         data = charting.chart_input_of(chart)
@@ -49,6 +52,7 @@ def _chart_page(request, appointment, chart, form, *, status=200, amend_form=Non
             "documents": {d.kind: d for d in appointment.documents.all()},
             "blockers": charting.completion_blockers(appointment=appointment),
             "session_date": charting.session_day(appointment),
+            "consent_signed": checks["check_consent_signed"],
         },
         status=status,
     )
@@ -102,7 +106,7 @@ def chart(request, appointment_id):
         obj=current,
         summary="Session chart",
     )
-    return _chart_page(request, appointment, current, ChartForm(instance=current))
+    return _chart_page(request, appointment, current)
 
 
 @roles.role_required(roles.CLINICAL)
