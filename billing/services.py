@@ -326,13 +326,16 @@ def quote_approve(*, quote: Quote, by, now: datetime | None = None) -> Quote:
     return quote
 
 
-def quote_decline(*, quote: Quote) -> Quote:
+def quote_decline(*, quote: Quote, by, now: datetime | None = None) -> Quote:
+    """Record that the patient declined the quote: it can no longer be emailed or accepted."""
     with transaction.atomic():
         quote = Quote.objects.select_for_update().get(pk=quote.pk)
         if quote.status not in (Quote.Status.ISSUED, Quote.Status.PENDING_APPROVAL):
-            raise BillingError("Only an open quote can be declined.")
+            raise BillingError("Only an open quote can be marked as declined.")
         quote.status = Quote.Status.DECLINED
-        quote.save(update_fields=["status"])
+        quote.declined_at = now or timezone.now()
+        quote.declined_by = by
+        quote.save(update_fields=["status", "declined_at", "declined_by"])
         outbox.messages_cancel(subject=quote)
     return quote
 

@@ -202,13 +202,19 @@ def quote_approve(request, quote_id):
 @roles.role_required(roles.FRONT_OFFICE)
 @require_POST
 def quote_decline(request, quote_id):
+    """Mark the quote declined, once the clerk confirmed it in the dialog."""
     quote = selectors.quote_for_staff(quote_id)
+    if request.POST.get("confirm") != "declined":
+        messages.error(request, "Nothing changed: confirm that the patient declined the quote.")
+        return redirect("billing:quote_detail", quote_id=quote.public_id)
     try:
-        services.quote_decline(quote=quote)
+        services.quote_decline(quote=quote, by=request.user)
     except services.BillingError as exc:
         messages.error(request, exc.message)
     else:
-        messages.info(request, "The quote is marked as declined.")
+        messages.success(
+            request, f"Quote {quote.number} is marked as declined; it can no longer be accepted."
+        )
     return redirect("billing:quote_detail", quote_id=quote.public_id)
 
 
