@@ -46,7 +46,8 @@ def test_quote_notes_are_in_the_emailed_pdf_and_declining_is_confirmed(
     # Declining asks first; keeping the quote open changes nothing.
     expect(page.get_by_role("button", name="Declined", exact=True)).to_have_count(0)
     page.get_by_role("button", name="Mark as declined…").click()
-    dialog = page.get_by_role("dialog", name=f"Mark quote {Quote.objects.get().number} as declined?")
+    number = Quote.objects.get().number
+    dialog = page.get_by_role("dialog", name=f"Mark quote {number} as declined?")
     expect(dialog).to_be_visible()
     expect(dialog).to_contain_text("can then no longer be emailed or accepted")
     dialog.get_by_role("button", name="Keep the quote open").click()
