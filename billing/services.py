@@ -35,6 +35,7 @@ from billing.models import (
     QuoteLine,
 )
 from mesoclinic import message_kinds, outbox
+from mesoclinic.money import format_money
 
 ZERO = Decimal(0)
 
@@ -661,6 +662,32 @@ def _existing(token: uuid.UUID) -> Payment | None:
     return Payment.objects.filter(token=token).first()
 
 
+class PaymentRefused(BillingError):
+    """Money was NOT taken (or given back); the message says so first, then why."""
+
+    def __init__(self, why: str, *, refund: bool = False):
+        lead = "Refund not given" if refund else "Payment NOT taken"
+        super().__init__(f"{lead}: {why}")
+
+
+def _last_payment_text(invoice: Invoice) -> str:
+    """ "the last payment, £150.00 by card, was taken by Fran at 14:02 on 2 Mar"."""
+    last = (
+        invoice.payments.filter(kind=Payment.Kind.PAYMENT)
+        .select_related("taken_by")
+        .order_by("-taken_at", "-id")
+        .first()
+    )
+    if last is None:
+        return ""
+    who = last.taken_by.get_full_name() or last.taken_by.get_username()
+    when = timezone.localtime(last.taken_at)
+    return (
+        f" The last payment, {format_money(last.amount)} by {last.get_method_display().lower()}, "
+        f"was taken by {who} at {when:%H:%M} on {when.day} {when:%b %Y}."
+    )
+
+
 def payment_record(
     *,
     invoice: Invoice,
@@ -674,19 +701,28 @@ def payment_record(
 ) -> tuple[Payment, bool]:
     """Take a payment. Returns (payment, created): the same form token twice is one payment."""
     if method not in Payment.Method.values:
-        raise BillingError("Choose cash, card or bank transfer.")
+        raise PaymentRefused("choose cash, card or bank transfer.")
     with transaction.atomic():
         invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
         existing = _existing(token)
         if existing is not None:
             return existing, False
         if invoice.kind != Invoice.Kind.INVOICE or invoice.status != Invoice.Status.ISSUED:
-            raise BillingError("Payments are taken against an issued invoice.")
+            raise PaymentRefused("payments are taken against an issued invoice.")
         if amount <= 0:
-            raise BillingError("The amount must be more than zero.")
+            raise PaymentRefused("the amount must be more than zero.")
         due = selectors.invoice_balance(invoice).due
+        if due <= 0:
+            # Typically a colleague took the balance a moment ago, from another screen.
+            raise PaymentRefused(
+                "nothing is due on this invoice any more, it is paid in full. "
+                "Do not charge the patient." + _last_payment_text(invoice)
+            )
         if amount > due:
-            raise BillingError(f"This is more than the balance due ({due}).")
+            raise PaymentRefused(
+                f"{format_money(amount)} is more than the {format_money(due)} still due. "
+                f"Take {format_money(due)} or less." + _last_payment_text(invoice)
+            )
         try:
             with transaction.atomic():
                 payment = Payment.objects.create(
@@ -720,18 +756,25 @@ def refund_record(
 ) -> tuple[Payment, bool]:
     """Give money back; never more than was paid and not yet refunded."""
     if method not in Payment.Method.values:
-        raise BillingError("Choose cash, card or bank transfer.")
+        raise PaymentRefused("choose cash, card or bank transfer.", refund=True)
     with transaction.atomic():
         invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
         existing = _existing(token)
         if existing is not None:
             return existing, False
         if amount <= 0:
-            raise BillingError("The amount must be more than zero.")
+            raise PaymentRefused("the amount must be more than zero.", refund=True)
         balance = selectors.invoice_balance(invoice)
         limit = pricing.refundable(paid=balance.paid, refunded=balance.refunded)
+        if limit <= 0:
+            raise PaymentRefused(
+                "nothing paid on this invoice is left to refund (it has all been refunded).",
+                refund=True,
+            )
         if amount > limit:
-            raise BillingError(f"At most {limit} was paid and can be refunded.")
+            raise PaymentRefused(
+                f"at most {format_money(limit)} was paid and can be refunded.", refund=True
+            )
         payment = Payment.objects.create(
             token=token,
             invoice=invoice,

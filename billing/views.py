@@ -379,7 +379,7 @@ def payment_create(request, invoice_id):
                 by=request.user,
             )
         except services.BillingError as exc:
-            form.add_error("amount", exc.message)
+            form.add_error(None, exc.message)
         else:
             if created:
                 messages.success(request, f"Payment of {payment.amount} recorded.")
@@ -405,7 +405,7 @@ def refund_create(request, invoice_id):
                 by=request.user,
             )
         except services.BillingError as exc:
-            form.add_error("amount", exc.message)
+            form.add_error(None, exc.message)
         else:
             if created:
                 messages.success(request, f"Refund of {refund.amount} recorded.")
