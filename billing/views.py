@@ -436,21 +436,23 @@ def credit_note_create(request, invoice_id):
     return _invoice_page_with_errors(request, invoice, credit_form=form)
 
 
-# --- Price lists (read-only; upkeep in the admin) -------------------------------------
+# --- Price lists and packages (kept in billing/price_views.py) -------------------------
 
 
 @roles.role_required(roles.MANAGERS)
 def price_lists(request):
     lists = PriceList.objects.select_related("location").prefetch_related("prices__protocol")
-    packages = Package.objects.prefetch_related("items__protocol")
+    packages = list(Package.objects.prefetch_related("items__protocol"))
     today = timezone.localdate()
+    in_force = selectors.lists_in_force(on=today)
     return render(
         request,
         "billing/price_lists.html",
         {
             "price_lists": lists,
             "packages": packages,
-            "current": selectors.price_list_current(on=today),
+            "in_force": {pl.pk for pl in in_force},
+            "package_checks": selectors.package_checks(packages, on=today),
             "policy": selectors.policy(),
         },
     )
