@@ -51,7 +51,6 @@ def blocked_patient(patient, practitioner, sample_kwargs):
         smoker=True,
         current_medications="Warfarin 5 mg",
         other_information="Keloid on the left shoulder",
-        answered_by="patient",
         recorded_by=practitioner,
     )
     ScreeningAcknowledgement.objects.create(
