@@ -114,6 +114,8 @@ class Command(BaseCommand):
                         patient=patient,
                         taken_on=timezone.localdate() - timedelta(days=7),
                         recorded_by=users[roles.PRACTITIONER],
+                        answered_by="patient",
+                        none_apply=not positives,
                         **positives,
                     )
             from sessions.demo import load_demo_schedule
