@@ -142,6 +142,7 @@ class ScreeningForm(forms.Form):
     none_apply = forms.BooleanField(
         label="None of these apply: the patient answered no to every question",
         required=False,
+        widget=forms.CheckboxInput(attrs={"class": "form-check-input"}),
     )
     current_medications = forms.CharField(
         label="Current medications",
