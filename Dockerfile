@@ -14,7 +14,7 @@ COPY static ./static
 RUN make static/vendor/.installed && rm -rf node_modules
 COPY . .
 RUN SECRET_KEY=build DATABASE_URL=postgres://build@localhost/build python manage.py collectstatic --noinput \
- && useradd --create-home --uid 1000 clinic && mkdir -p /app/var/private && chown -R clinic /app/var
+ && useradd --create-home --uid 1000 clinic && mkdir -p /app/var/private /app/var/backups && chown -R clinic /app/var
 USER clinic
 EXPOSE 8000
 CMD ["gunicorn", "mesoclinic.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]

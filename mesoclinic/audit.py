@@ -22,12 +22,18 @@ def record(
     patient=None,
     obj: models.Model | None = None,
     summary: str = "",
+    actor_label: str = "",
 ) -> AuditEvent:
+    """`actor_label` names who acted when there is no user: the username typed on a
+    failed sign-in, or "system" for a scheduled backup."""
     if request is not None and actor is None:
-        actor = request.user if request.user.is_authenticated else None
+        user = getattr(request, "user", None)
+        actor = user if user is not None and user.is_authenticated else None
+    if not actor_label:
+        actor_label = actor.get_username() if actor is not None else "patient link"
     return AuditEvent.objects.create(
         actor=actor,
-        actor_label=actor.get_username() if actor is not None else "patient link",
+        actor_label=actor_label[:150],
         patient=patient,
         action=action,
         object_type=obj._meta.label if obj is not None else "",

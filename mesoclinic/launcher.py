@@ -92,16 +92,26 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def _new_backup_key() -> str:
+    from pyrage import x25519
+
+    return str(x25519.Identity.generate())
+
+
 def prepare_environment(database: str) -> EmbeddedPostgres | None:
     """Fill in what the environment leaves unset; return the embedded server if one started."""
     dev = _read_dev_env()
     dev.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
+    # A development backup key, so `manage.py backup` works on this machine (production
+    # sets its own and keeps a copy away from the backups).
+    if not dev.get("BACKUP_KEY"):
+        dev["BACKUP_KEY"] = _new_backup_key()
     embedded = None
     if not os.environ.get("DATABASE_URL"):
         embedded = EmbeddedPostgres(database)
         os.environ["DATABASE_URL"] = embedded.start()
         print(f"Embedded PostgreSQL running (data in {VAR_DIR / 'pgdata'}).")
-    _write_dev_env({"SECRET_KEY": dev["SECRET_KEY"]})
+    _write_dev_env({"SECRET_KEY": dev["SECRET_KEY"], "BACKUP_KEY": dev["BACKUP_KEY"]})
     os.environ.setdefault("SECRET_KEY", dev["SECRET_KEY"])
     if not os.environ.get("REDIS_URL"):
         for sub in ("queue", "control", "processed"):
@@ -197,6 +207,10 @@ def run() -> int:
     os.environ["MESOCLINIC_DEMO"] = "1"
     os.environ.setdefault("EMAIL_URL", "filemail://")
     port = _web_port()
+    # The demo logins work at once: two-factor sign-in is optional here (each user can
+    # set it up from the shield icon). Production requires it for managers and
+    # practitioners; set TWO_FACTOR_REQUIRED_ROLES to try that.
+    os.environ.setdefault("TWO_FACTOR_REQUIRED_ROLES", "")
     embedded = prepare_environment("mesoclinic")
     children: list[subprocess.Popen] = []
     try:
@@ -227,6 +241,7 @@ def run() -> int:
         print(
             f"\n  Mesoclinic is running at http://127.0.0.1:{port}\n"
             f"  Demo logins (password '{password}'): manager, practitioner, frontdesk\n"
+            "  Two-factor sign-in is optional in the demo (TWO_FACTOR_REQUIRED_ROLES).\n"
             f"  Emails are written to {VAR_DIR / 'mail'}\n"
             "  Ctrl-C stops the web server, the worker, beat and the embedded database.\n",
             flush=True,

@@ -4,7 +4,8 @@ from django.utils import timezone
 
 
 class AuditEvent(models.Model):
-    """Who viewed or changed which patient's clinical record. Append-only.
+    """Who viewed or changed which patient's clinical record, and who signed in, changed
+    a staff account or ran a backup or restore. Append-only.
 
     A database trigger (migration 0002) refuses UPDATE and DELETE on this table,
     so not even a bug or a shell session can rewrite history.
@@ -21,6 +22,18 @@ class AuditEvent(models.Model):
         ACKNOWLEDGE = "acknowledge", "Acknowledged"
         DOWNLOAD = "download", "Downloaded"
         EMAIL = "email", "Emailed"
+        # Staff accounts and operations (mesoclinic.accounts, mesoclinic.backups).
+        SIGN_IN = "sign_in", "Signed in"
+        SIGN_IN_FAILED = "sign_in_failed", "Sign-in failed"
+        SIGN_OUT = "sign_out", "Signed out"
+        UNLOCK = "unlock", "Unlocked"
+        DEACTIVATE = "deactivate", "Deactivated"
+        REACTIVATE = "reactivate", "Reactivated"
+        PASSWORD = "password", "Password set or reset"
+        TWO_FACTOR_ENROL = "2fa_enrol", "Two-factor enrolled"
+        TWO_FACTOR_RESET = "2fa_reset", "Two-factor reset"
+        BACKUP = "backup", "Backup made"
+        BACKUP_RESTORE = "backup_restore", "Restored from backup"
 
     at = models.DateTimeField(default=timezone.now, db_index=True)
     actor = models.ForeignKey(

@@ -25,7 +25,9 @@ MANAGERS = frozenset({MANAGER})
 # they let a manager use the admin for catalogue and user upkeep.
 GROUP_MODEL_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
     MANAGER: {
-        "auth.user": ("view", "add", "change"),
+        # Staff accounts are managed in the app (mesoclinic.accounts), audited; the
+        # admin shows them read-only to managers.
+        "auth.user": ("view",),
         "patients.patient": ("view", "add", "change"),
         "patients.screening": ("view",),
         "core.auditevent": ("view",),

@@ -138,7 +138,12 @@ INSTALLED_APPS = [
     "crispy_bootstrap5",
     "django_htmx",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "mesoclinic.apps.CoreConfig",
+    "mesoclinic.accounts.apps.AccountsConfig",
+    "mesoclinic.backups.apps.BackupsConfig",
     "patients.apps.PatientsConfig",
     "protocols.apps.ProtocolsConfig",
     "sessions.apps.ClinicSessionsConfig",
@@ -147,13 +152,18 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "mesoclinic.accounts.middleware.security_headers",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Idle lock, the second factor and a temporary password's first change.
+    "mesoclinic.accounts.middleware.StaffSessionMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "axes.middleware.AxesMiddleware",
@@ -173,6 +183,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "mesoclinic.context_processors.clinic",
+                "mesoclinic.accounts.context_processors.staff_session",
             ],
         },
     },
@@ -248,14 +259,64 @@ LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 PASSWORD_RESET_TIMEOUT = 60 * 60 * 2
 
-# Brute-force lockout: five failures lock the username, and separately the IP.
+# Brute-force lockout: five failed passwords or second-factor codes lock the account
+# (on every device, so guessing from many addresses gets nowhere), and the account on
+# that address. There is no lock by IP alone: one person's typos must not lock out a
+# whole clinic behind one public address. A manager lifts a lock on the staff page.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=0.5)
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_LOCKOUT_PARAMETERS = ["username", ["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_IPWARE_PROXY_COUNT = env.int("PROXY_COUNT", default=0)
 AXES_VERBOSE = False
+
+# Two-factor sign-in (TOTP, django-otp) is required for these roles; others may
+# enrol. `make run` (the demo) defaults to none, so the demo logins work at once.
+try:
+    from mesoclinic.accounts.rules import parse_role_minutes, parse_roles
+
+    TWO_FACTOR_REQUIRED_ROLES = parse_roles(
+        env.str("TWO_FACTOR_REQUIRED_ROLES", default="manager,practitioner")
+    )
+    # Idle lock: a staff session without activity for this long ends (per role).
+    IDLE_TIMEOUT_MINUTES_BY_ROLE = parse_role_minutes(
+        env.str("IDLE_TIMEOUT_MINUTES_BY_ROLE", default="")
+    )
+except ValueError as exc:
+    raise ImproperlyConfigured(f"Staff sign-in settings: {exc}") from exc
+IDLE_TIMEOUT_MINUTES = env.int("IDLE_TIMEOUT_MINUTES", default=15)
+if not 2 <= IDLE_TIMEOUT_MINUTES <= 24 * 60:
+    raise ImproperlyConfigured("IDLE_TIMEOUT_MINUTES must be between 2 and 1440.")
+IDLE_WARNING_SECONDS = 60
+OTP_TOTP_ISSUER = CLINIC_NAME
+# django-axes limits wrong codes (five lock the account); django-otp's own per-device
+# delay would also refuse a right code typed within seconds of a wrong one.
+OTP_TOTP_THROTTLE_FACTOR = 0
+OTP_STATIC_THROTTLE_FACTOR = 0
+
+# --- Backups (manage.py backup / restore) ------------------------------------
+# An age X25519 secret key ("AGE-SECRET-KEY-1..."; `manage.py backup --new-key` makes
+# one). Archives are encrypted to it; without it, backup and restore refuse to run.
+BACKUP_KEY = env.str("BACKUP_KEY", default="")
+BACKUP_DIR = env.str("BACKUP_DIR", default=str(VAR_DIR / "backups"))
+BACKUP_KEEP = env.int("BACKUP_KEEP", default=14)
+if BACKUP_KEEP < 1:
+    raise ImproperlyConfigured("BACKUP_KEEP must be at least 1.")
+# The compose stack turns the nightly backup on (Celery beat, the worker writes it).
+BACKUP_NIGHTLY = envbool("BACKUP_NIGHTLY", False)
+BACKUP_HOUR_UTC = env.int("BACKUP_HOUR_UTC", default=2)
+if not 0 <= BACKUP_HOUR_UTC <= 23:
+    raise ImproperlyConfigured("BACKUP_HOUR_UTC must be between 0 and 23.")
+if BACKUP_NIGHTLY:
+    from celery.schedules import crontab
+
+    if not BACKUP_KEY:
+        raise ImproperlyConfigured("BACKUP_NIGHTLY is on but BACKUP_KEY is not set.")
+    CELERY_BEAT_SCHEDULE["nightly-backup"] = {
+        "task": "mesoclinic.backups.tasks.nightly_backup",
+        "schedule": crontab(hour=BACKUP_HOUR_UTC, minute=30),
+    }
 
 # --- Email ----------------------------------------------------------------
 # EMAIL_URL: smtp://user:pass@host:port (smtp+tls://, smtps://), consolemail:// or filemail://.
@@ -313,6 +374,33 @@ SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=60 * 60 * 10)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# The camera is used for clinical photos (file input with capture); nothing else.
+PERMISSIONS_POLICY = (
+    "camera=(self), microphone=(), geolocation=(), payment=(), usb=(), "
+    "interest-cohort=(), browsing-topics=()"
+)
+
+# Content Security Policy, enforced: scripts and styles only from our own static
+# files (no inline code, no eval); FullCalendar injects its stylesheet with the
+# page's nonce. Nothing may frame a page.
+from csp.constants import NONCE, NONE, SELF  # noqa: E402
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, NONCE],
+        "img-src": [SELF, "data:", "blob:"],
+        "font-src": [SELF, "data:"],  # FullCalendar's icon font is a data: URI
+        "connect-src": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        "base-uri": [NONE],
+        "object-src": [NONE],
+    }
+}
 
 LOGGING = {
     "version": 1,

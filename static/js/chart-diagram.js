@@ -52,6 +52,8 @@
       rows().appendChild(row);
     }
     markSelected();
+    // Tell the page the chart changed (its unsaved-changes warning listens).
+    shape.dispatchEvent(new CustomEvent("mc:changed", { bubbles: true }));
   }
 
   function setUpLines() {

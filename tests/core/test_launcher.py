@@ -54,8 +54,11 @@ def test_configured_servers_are_used_as_they_are(monkeypatch, tmp_path):
     assert launcher.prepare_environment("mesoclinic") is None
     assert os.environ["DATABASE_URL"] == "postgres://db.example/clinic"
     assert not (tmp_path / "broker").exists()
-    # A generated secret key is kept for the next run, readable by the owner only.
-    assert (tmp_path / "dev.env").read_text().startswith("SECRET_KEY=")
+    # A generated secret key and development backup key are kept for the next run,
+    # readable by the owner only.
+    saved = dict(line.split("=", 1) for line in (tmp_path / "dev.env").read_text().splitlines())
+    assert set(saved) == {"SECRET_KEY", "BACKUP_KEY"}
+    assert saved["BACKUP_KEY"].startswith("AGE-SECRET-KEY-1")
     assert oct((tmp_path / "dev.env").stat().st_mode & 0o777) == "0o600"
 
 

@@ -98,6 +98,7 @@ def sample_kwargs(patient, catalogue):
         "token": patient_links.make_token(patient.pk),
         "consent_id": _signed_consent(patient, catalogue).public_id,
         "document_id": _session_document(patient, catalogue).public_id,
+        "account_id": _colleague().staff_account.public_id,
         **sessions_sample_kwargs(patient, catalogue),
         **billing_sample_kwargs(patient, catalogue),
     }
@@ -113,6 +114,12 @@ def sessions_sample_kwargs(patient, catalogue):
     from tests.sessions.samples import sample_kwargs
 
     return sample_kwargs(patient, catalogue)
+
+
+def _colleague():
+    from tests.conftest import make_user
+
+    return make_user("colleague", roles.PRACTITIONER, first_name="Cole")
 
 
 def _session_document(patient, catalogue):

@@ -3,6 +3,10 @@
 Uses Debian's /usr/bin/chromium (never `playwright install`). Playwright's sync API
 runs an event loop in this thread, so Django's async-safety guard is relaxed for
 the ORM calls the tests make to set up data.
+
+Every journey fails on a Content Security Policy violation: the page fixture listens
+for the browser's `securitypolicyviolation` events and its "Refused to ..." console
+errors, and fails the test at teardown with what was blocked.
 """
 
 import os
@@ -36,13 +40,65 @@ def browser():
         browser.close()
 
 
+# Runs before the page's own scripts (injected by the browser, not subject to the CSP).
+CSP_LISTENER = """
+document.addEventListener('securitypolicyviolation', (event) => {
+  console.error('CSP violation: ' + event.effectiveDirective + ' blocked '
+    + (event.blockedURI || 'inline code') + ' at ' + event.sourceFile + ':' + event.lineNumber);
+});
+"""
+
+
+def is_csp_violation(message) -> bool:
+    text = message.text
+    return message.type == "error" and (
+        text.startswith("CSP violation") or "Content Security Policy" in text
+    )
+
+
 @pytest.fixture
-def page(browser, live_server):
-    context = browser.new_context(viewport=TABLET, base_url=live_server.url, has_touch=True)
+def csp_violations():
+    """What the page fixture saw blocked; a test may inspect it, the fixture fails on it."""
+    return []
+
+
+def _open_context(browser, base_url, violations):
+    context = browser.new_context(viewport=TABLET, base_url=base_url, has_touch=True)
     context.set_default_timeout(10_000)
+    context.add_init_script(CSP_LISTENER)
+
+    def on_console(message):
+        if is_csp_violation(message):
+            where = message.page.url if message.page else ""
+            violations.append(f"{where}: {message.text}")
+
+    context.on("console", on_console)
+    return context
+
+
+@pytest.fixture
+def new_page(browser, live_server, csp_violations):
+    """Another person's browser (a second context), held to the same CSP check."""
+    contexts = []
+
+    def make():
+        context = _open_context(browser, live_server.url, csp_violations)
+        contexts.append(context)
+        return context.new_page()
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def page(browser, live_server, csp_violations):
+    context = _open_context(browser, live_server.url, csp_violations)
     page = context.new_page()
     yield page
     context.close()
+    if csp_violations:
+        pytest.fail("Content Security Policy violations:\n" + "\n".join(csp_violations))
 
 
 def login(page, username: str, password: str = "pw-for-tests-1") -> None:
