@@ -1,4 +1,5 @@
-"""Admin for billing. Price lists and packages are kept here by managers; issued
+"""Admin for billing, read-only where the app owns the writes: price lists and packages
+are kept in the app (billing/price_views.py: the pricing rules, an audit row); issued
 invoices and payments are read-only (the database refuses changes anyway)."""
 
 from django.contrib import admin
@@ -21,28 +22,39 @@ from billing.models import (
 )
 
 
-class PriceInline(admin.TabularInline):
+class KeptInTheApp:
+    """Shown, not changed, here: edits go through the app's validated, audited pages."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class PriceInline(KeptInTheApp, admin.TabularInline):
     model = Price
-    extra = 3
-    autocomplete_fields = ["protocol"]
+    extra = 0
 
 
 @admin.register(PriceList)
-class PriceListAdmin(admin.ModelAdmin):
+class PriceListAdmin(KeptInTheApp, admin.ModelAdmin):
     list_display = ["name", "effective_from", "location", "consultation_fee", "maintenance_price"]
     list_filter = ["location"]
     date_hierarchy = "effective_from"
     inlines = [PriceInline]
 
 
-class PackageItemInline(admin.TabularInline):
+class PackageItemInline(KeptInTheApp, admin.TabularInline):
     model = PackageItem
-    extra = 1
-    autocomplete_fields = ["protocol"]
+    extra = 0
 
 
 @admin.register(Package)
-class PackageAdmin(admin.ModelAdmin):
+class PackageAdmin(KeptInTheApp, admin.ModelAdmin):
     list_display = [
         "name",
         "price",

@@ -8,7 +8,7 @@ what comes out; the quote page, the PDF and the invoice all read the same figure
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
@@ -71,6 +71,112 @@ def check_discount(percent: Decimal) -> None:
         raise PricingError("A discount cannot be negative.")
     if percent > HUNDRED:
         raise PricingError("A discount cannot be more than 100%.")
+
+
+# --- Keeping price lists and packages --------------------------------------------
+
+MAX_VALID_MONTHS = 120
+MAX_MAINTENANCE_SESSIONS = 24
+
+
+def _problem(problems: dict[str, list[str]], key: str, message: str) -> None:
+    problems.setdefault(key, []).append(message)
+
+
+def _price_problem(problems, key: str, amount: Decimal | None, what: str) -> None:
+    if amount is None:
+        return
+    try:
+        check_price(amount, what)
+    except PricingError as exc:
+        _problem(problems, key, str(exc))
+
+
+def price_list_problems(
+    *,
+    name: str,
+    consultation_fee: Decimal | None,
+    maintenance_price: Decimal | None,
+    session_prices: Mapping[int, Decimal],
+    addons: Sequence[tuple[str, Decimal]],
+    protocol_names: Mapping[int, str] | None = None,
+) -> dict[str, list[str]]:
+    """Why a price list cannot be saved as given; empty when it can.
+
+    Every amount follows the same rule as every price quoted from it (`check_price`);
+    the list prices at least one protocol's session; add-ons have distinct names. Keys
+    are "name", "consultation_fee", "maintenance_price", "price_<protocol id>",
+    "addons" or "__all__".
+    """
+    problems: dict[str, list[str]] = {}
+    names = protocol_names or {}
+    if not (name or "").strip():
+        _problem(problems, "name", "Give the list a name, e.g. Standard 2027.")
+    if consultation_fee is None:
+        _problem(problems, "consultation_fee", "Give the consultation fee (0 if free).")
+    _price_problem(problems, "consultation_fee", consultation_fee, "The consultation fee")
+    _price_problem(problems, "maintenance_price", maintenance_price, "The maintenance price")
+    for protocol_id, amount in session_prices.items():
+        what = f"The price of {names.get(protocol_id, 'a session')}"
+        _price_problem(problems, f"price_{protocol_id}", amount, what)
+    if not session_prices:
+        _problem(problems, "__all__", "Price the session of at least one protocol.")
+    seen: set[str] = set()
+    for addon_name, amount in addons:
+        label = (addon_name or "").strip()
+        if not label:
+            _problem(problems, "addons", "Give each add-on a name.")
+            continue
+        if label.casefold() in seen:
+            _problem(problems, "addons", f"The add-on {label} is listed twice.")
+        seen.add(label.casefold())
+        if amount is None:
+            _problem(problems, "addons", f"Give the price of {label}.")
+        _price_problem(problems, "addons", amount, f"The price of {label}")
+    return problems
+
+
+def package_problems(
+    *,
+    name: str,
+    sessions: Mapping[int, int],
+    price: Decimal | None,
+    percent_off: Decimal | None,
+    maintenance_sessions: int,
+    valid_months: int,
+) -> dict[str, list[str]]:
+    """Why a package cannot be saved as given; empty when it can.
+
+    A package sells at least one session of a protocol, at either a price (`check_price`)
+    or a percentage off (`check_discount`, the rule every quote discount follows), for
+    a positive number of months. Keys are field names, "sessions_<protocol id>" or
+    "__all__".
+    """
+    problems: dict[str, list[str]] = {}
+    if not (name or "").strip():
+        _problem(problems, "name", "Give the package a name, e.g. Scalp course of 3.")
+    for protocol_id, count in sessions.items():
+        if count < 1:
+            _problem(problems, f"sessions_{protocol_id}", "At least 1 session, or leave empty.")
+    if not any(count >= 1 for count in sessions.values()):
+        _problem(problems, "__all__", "A package needs at least one session of a protocol.")
+    if (price is None) == (percent_off is None):
+        _problem(problems, "__all__", "Give either a package price or a percentage off, not both.")
+    _price_problem(problems, "price", price, "A package price")
+    if percent_off is not None:
+        try:
+            check_discount(percent_off)
+        except PricingError as exc:
+            _problem(problems, "percent_off", str(exc))
+    if not 0 <= maintenance_sessions <= MAX_MAINTENANCE_SESSIONS:
+        _problem(
+            problems,
+            "maintenance_sessions",
+            f"Between 0 and {MAX_MAINTENANCE_SESSIONS} maintenance sessions.",
+        )
+    if not 1 <= valid_months <= MAX_VALID_MONTHS:
+        _problem(problems, "valid_months", f"Between 1 and {MAX_VALID_MONTHS} months.")
+    return problems
 
 
 def needs_approval(discount_percent: Decimal, policy: Policy) -> bool:

@@ -15,6 +15,7 @@ from django.utils import timezone
 from billing import pricing
 from billing.models import Invoice, Package, Payment, Price, PriceList, Purchase, Quote
 from mesoclinic.core.money import currency_exponent
+from sessions.scheduling.models import Location
 
 ZERO = Decimal(0)
 
@@ -47,6 +48,19 @@ def purchase_for_staff(public_id) -> Purchase:
 def invoice_for_staff(public_id) -> Invoice:
     return get_object_or_404(
         Invoice.objects.select_related("patient", "corrects", "purchase"), public_id=public_id
+    )
+
+
+def price_list_for_staff(public_id) -> PriceList:
+    return get_object_or_404(
+        PriceList.objects.select_related("location").prefetch_related("prices__protocol"),
+        public_id=public_id,
+    )
+
+
+def package_for_staff(public_id) -> Package:
+    return get_object_or_404(
+        Package.objects.prefetch_related("items__protocol"), public_id=public_id
     )
 
 
@@ -307,3 +321,70 @@ def patient_billing(patient) -> dict:
             for c in p.credits.all()
         ),
     }
+
+
+# --- Keeping prices: how each package prices on the lists in force ----------------------
+
+
+@dataclass(frozen=True)
+class PackageCheck:
+    """A package on one price list, by the same rules a quote uses."""
+
+    price_list: PriceList
+    option: pricing.Option | None  # None: this list cannot price the package
+    problem: str = ""
+    capped: bool = False  # dearer than per session, so quotes charge the per-session price
+
+
+def lists_in_force(*, on: date) -> list[PriceList]:
+    """The clinic's list in force and each location's own, if it has one."""
+    lists = [price_list_current(on=on)]
+    for location in Location.objects.filter(is_active=True).order_by("name"):
+        own = price_list_current(on=on, location=location)
+        if own is not None and own.location_id == location.pk:
+            lists.append(own)
+    return [pl for pl in lists if pl is not None]
+
+
+def package_checks(packages, *, on: date) -> dict[int, list[PackageCheck]]:
+    """For each package: what it costs on every list in force, next to per session."""
+    lists = lists_in_force(on=on)
+    prices = {pl.pk: session_prices(pl) for pl in lists}
+    names = dict(
+        Price.objects.filter(price_list__in=lists).values_list("protocol_id", "protocol__name")
+    )
+    checks: dict[int, list[PackageCheck]] = {}
+    for package in packages:
+        terms = pricing.PackageTerms(
+            key=f"package:{package.public_id}",
+            name=package.name,
+            sessions=tuple((i.protocol_id, i.sessions) for i in package.items.all()),
+            maintenance_sessions=package.maintenance_sessions,
+            price=package.price,
+            percent_off=package.percent_off,
+            valid_months=package.valid_months,
+            allow_above_single_price=package.allow_above_single_price,
+        )
+        for item in package.items.all():
+            names.setdefault(item.protocol_id, item.protocol.name)
+        rows = []
+        for pl in lists:
+            try:
+                option = pricing.package_option(
+                    terms,
+                    single_prices=prices[pl.pk],
+                    names=names,
+                    maintenance_price=pl.maintenance_price,
+                    policy=policy(),
+                )
+            except pricing.PricingError as exc:
+                rows.append(PackageCheck(pl, None, f"Not offered: {exc}"))
+                continue
+            capped = (
+                package.price is not None
+                and not package.allow_above_single_price
+                and package.price > option.single_price_total
+            )
+            rows.append(PackageCheck(pl, option, capped=capped))
+        checks[package.pk] = rows
+    return checks

@@ -13,7 +13,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -34,7 +34,8 @@ from billing.models import (
     Quote,
     QuoteLine,
 )
-from mesoclinic.core import message_kinds, outbox
+from mesoclinic.core import audit, message_kinds, outbox
+from mesoclinic.core.money import format_money
 from sessions.scheduling.models import Appointment
 
 ZERO = Decimal(0)
@@ -81,76 +82,213 @@ def _format_number(series: str, year: int, sequence: int) -> str:
 
 
 # --- Price lists and packages ---------------------------------------------------------
+# Kept by managers in the app (billing/price_views.py), audited; the rules are the
+# pure ones of billing.pricing, the same every quote is priced by.
 
 
-def price_list_create(
+def _refusal(problems: dict[str, list[str]]) -> BillingError:
+    return BillingError({NON_FIELD_ERRORS if k == "__all__" else k: v for k, v in problems.items()})
+
+
+def _where(location) -> str:
+    return f"at {location}" if location is not None else "for the whole clinic"
+
+
+def _price_list_terms(price_list: PriceList) -> dict[str, str]:
+    """A list's prices as text, for the audit summary of a change."""
+    terms = {
+        "name": price_list.name,
+        "from": f"{price_list.effective_from:%d %b %Y}",
+        "location": str(price_list.location or "whole clinic"),
+        "consultation": str(price_list.consultation_fee),
+        "maintenance": str(price_list.maintenance_price or "none"),
+    }
+    for price in price_list.prices.select_related("protocol"):
+        label = price.protocol.name if price.protocol_id else f"{price.name} (add-on)"
+        terms[label] = str(price.amount)
+    return terms
+
+
+def _changes(before: dict[str, str], after: dict[str, str]) -> str:
+    parts = []
+    for key in dict.fromkeys([*before, *after]):
+        old, new = before.get(key), after.get(key)
+        if old == new:
+            continue
+        if old is None:
+            parts.append(f"{key} {new} added")
+        elif new is None:
+            parts.append(f"{key} removed")
+        else:
+            parts.append(f"{key} {old} → {new}")
+    return "; ".join(parts) or "no change"
+
+
+def price_list_save(
     *,
     name: str,
     effective_from: date,
     consultation_fee: Decimal,
     maintenance_price: Decimal | None,
     session_prices: dict,
+    price_list: PriceList | None = None,
     location=None,
     addons: dict[str, Decimal] | None = None,
+    by=None,
+    request=None,
 ) -> PriceList:
-    """A new price list: protocol -> price per session, plus add-ons by name."""
-    amounts = [consultation_fee, *session_prices.values(), *(addons or {}).values()]
-    if maintenance_price is not None:
-        amounts.append(maintenance_price)
-    for amount in amounts:
-        _checked(pricing.check_price, amount)
+    """Create a price list, or change one (`price_list`): protocol -> price per session,
+    add-ons by name. Quotes and invoices already made keep the prices they copied."""
+    addons = addons or {}
+    problems = pricing.price_list_problems(
+        name=name,
+        consultation_fee=consultation_fee,
+        maintenance_price=maintenance_price,
+        session_prices={p.pk: a for p, a in session_prices.items()},
+        addons=list(addons.items()),
+        protocol_names={p.pk: p.name for p in session_prices},
+    )
+    if problems:
+        raise _refusal(problems)
     with transaction.atomic():
-        price_list = PriceList.objects.create(
-            name=name,
-            effective_from=effective_from,
-            location=location,
-            consultation_fee=consultation_fee,
-            maintenance_price=maintenance_price,
-        )
+        before = None
+        if price_list is not None:
+            price_list = PriceList.objects.select_for_update().get(pk=price_list.pk)
+            before = _price_list_terms(price_list)
+        same_day = PriceList.objects.filter(effective_from=effective_from, location=location)
+        if price_list is not None:
+            same_day = same_day.exclude(pk=price_list.pk)
+        clash = same_day.first()
+        if clash is not None:
+            raise BillingError(
+                {
+                    "effective_from": [
+                        f"“{clash.name}” already applies from {effective_from:%d %b %Y} "
+                        f"{_where(location)}. Choose another day, or change that list."
+                    ]
+                }
+            )
+        if price_list is None:
+            price_list = PriceList()
+        price_list.name = name.strip()
+        price_list.effective_from = effective_from
+        price_list.location = location
+        price_list.consultation_fee = consultation_fee
+        price_list.maintenance_price = maintenance_price
+        price_list.full_clean()
+        price_list.save()
+        price_list.prices.all().delete()
         Price.objects.bulk_create(
             [Price(price_list=price_list, protocol=p, amount=a) for p, a in session_prices.items()]
             + [
-                Price(price_list=price_list, kind=Price.Kind.ADDON, name=n, amount=a)
-                for n, a in (addons or {}).items()
+                Price(price_list=price_list, kind=Price.Kind.ADDON, name=n.strip(), amount=a)
+                for n, a in addons.items()
             ]
         )
+        if by is not None:
+            after = _price_list_terms(price_list)
+            audit.record(
+                request=request,
+                actor=by,
+                action=audit.Action.CREATE if before is None else audit.Action.CHANGE,
+                obj=price_list,
+                summary=(
+                    f"Price list {price_list} created"
+                    if before is None
+                    else f"Price list {price_list} changed: {_changes(before, after)}"
+                ),
+            )
     return price_list
 
 
-def package_create(
+def price_list_create(**kwargs) -> PriceList:
+    """A new price list (see price_list_save)."""
+    return price_list_save(price_list=None, **kwargs)
+
+
+def _package_terms(package: Package) -> dict[str, str]:
+    terms = {
+        "name": package.name,
+        "price": str(package.price) if package.price is not None else "none",
+        "% off": str(package.percent_off) if package.percent_off is not None else "none",
+        "maintenance": str(package.maintenance_sessions),
+        "months": str(package.valid_months),
+        "above single price": "yes" if package.allow_above_single_price else "no",
+        "offered": "yes" if package.is_active else "no",
+    }
+    for item in package.items.select_related("protocol"):
+        terms[item.protocol.name] = f"{item.sessions} sessions"
+    return terms
+
+
+def package_save(
     *,
     name: str,
     sessions: dict,
+    package: Package | None = None,
     price: Decimal | None = None,
     percent_off: Decimal | None = None,
     maintenance_sessions: int = 0,
     valid_months: int = 12,
     allow_above_single_price: bool = False,
+    is_active: bool = True,
+    by=None,
+    request=None,
 ) -> Package:
-    if (price is None) == (percent_off is None):
-        raise BillingError("Give either a package price or a percentage off.")
-    if price is not None:
-        _checked(pricing.check_price, price, "A package price")
-    if percent_off is not None:
-        _checked(pricing.check_discount, percent_off)
-    if not sessions or any(n < 1 for n in sessions.values()):
-        raise BillingError("A package needs at least one session of a protocol.")
+    """Create a package, or change one: protocol -> sessions, at a price or % off.
+    Quotes and purchases already made keep the terms they copied."""
+    problems = pricing.package_problems(
+        name=name,
+        sessions={p.pk: n for p, n in sessions.items()},
+        price=price,
+        percent_off=percent_off,
+        maintenance_sessions=maintenance_sessions,
+        valid_months=valid_months,
+    )
+    if problems:
+        raise _refusal(problems)
     with transaction.atomic():
-        package = Package.objects.create(
-            name=name,
-            price=price,
-            percent_off=percent_off,
-            maintenance_sessions=maintenance_sessions,
-            valid_months=valid_months,
-            allow_above_single_price=allow_above_single_price,
-        )
+        before = None
+        if package is not None:
+            package = Package.objects.select_for_update().get(pk=package.pk)
+            before = _package_terms(package)
+        else:
+            package = Package()
+        package.name = name.strip()
+        package.price = price
+        package.percent_off = percent_off
+        package.maintenance_sessions = maintenance_sessions
+        package.valid_months = valid_months
+        package.allow_above_single_price = allow_above_single_price
+        package.is_active = is_active
+        package.full_clean()
+        package.save()
+        package.items.all().delete()
         package.items.bulk_create(
             [
                 package.items.model(package=package, protocol=p, sessions=n)
                 for p, n in sessions.items()
             ]
         )
+        if by is not None:
+            audit.record(
+                request=request,
+                actor=by,
+                action=audit.Action.CREATE if before is None else audit.Action.CHANGE,
+                obj=package,
+                summary=(
+                    f"Package {package.name} created"
+                    if before is None
+                    else f"Package {package.name} changed: "
+                    f"{_changes(before, _package_terms(package))}"
+                ),
+            )
     return package
+
+
+def package_create(**kwargs) -> Package:
+    """A new package (see package_save)."""
+    return package_save(package=None, **kwargs)
 
 
 # --- Quotes -------------------------------------------------------------------------
@@ -336,13 +474,16 @@ def quote_approve(*, quote: Quote, by, now: datetime | None = None) -> Quote:
     return quote
 
 
-def quote_decline(*, quote: Quote) -> Quote:
+def quote_decline(*, quote: Quote, by, now: datetime | None = None) -> Quote:
+    """Record that the patient declined the quote: it can no longer be emailed or accepted."""
     with transaction.atomic():
         quote = Quote.objects.select_for_update().get(pk=quote.pk)
         if quote.status not in (Quote.Status.ISSUED, Quote.Status.PENDING_APPROVAL):
-            raise BillingError("Only an open quote can be declined.")
+            raise BillingError("Only an open quote can be marked as declined.")
         quote.status = Quote.Status.DECLINED
-        quote.save(update_fields=["status"])
+        quote.declined_at = now or timezone.now()
+        quote.declined_by = by
+        quote.save(update_fields=["status", "declined_at", "declined_by"])
         outbox.messages_cancel(subject=quote)
     return quote
 
@@ -655,6 +796,32 @@ def _existing(token: uuid.UUID) -> Payment | None:
     return Payment.objects.filter(token=token).first()
 
 
+class PaymentRefused(BillingError):
+    """Money was NOT taken (or given back); the message says so first, then why."""
+
+    def __init__(self, why: str, *, refund: bool = False):
+        lead = "Refund not given" if refund else "Payment NOT taken"
+        super().__init__(f"{lead}: {why}")
+
+
+def _last_payment_text(invoice: Invoice) -> str:
+    """ "the last payment, £150.00 by card, was taken by Fran at 14:02 on 2 Mar"."""
+    last = (
+        invoice.payments.filter(kind=Payment.Kind.PAYMENT)
+        .select_related("taken_by")
+        .order_by("-taken_at", "-id")
+        .first()
+    )
+    if last is None:
+        return ""
+    who = last.taken_by.get_full_name() or last.taken_by.get_username()
+    when = timezone.localtime(last.taken_at)
+    return (
+        f" The last payment, {format_money(last.amount)} by {last.get_method_display().lower()}, "
+        f"was taken by {who} at {when:%H:%M} on {when.day} {when:%b %Y}."
+    )
+
+
 def payment_record(
     *,
     invoice: Invoice,
@@ -668,19 +835,28 @@ def payment_record(
 ) -> tuple[Payment, bool]:
     """Take a payment. Returns (payment, created): the same form token twice is one payment."""
     if method not in Payment.Method.values:
-        raise BillingError("Choose cash, card or bank transfer.")
+        raise PaymentRefused("choose cash, card or bank transfer.")
     with transaction.atomic():
         invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
         existing = _existing(token)
         if existing is not None:
             return existing, False
         if invoice.kind != Invoice.Kind.INVOICE or invoice.status != Invoice.Status.ISSUED:
-            raise BillingError("Payments are taken against an issued invoice.")
+            raise PaymentRefused("payments are taken against an issued invoice.")
         if amount <= 0:
-            raise BillingError("The amount must be more than zero.")
+            raise PaymentRefused("the amount must be more than zero.")
         due = selectors.invoice_balance(invoice).due
+        if due <= 0:
+            # Typically a colleague took the balance a moment ago, from another screen.
+            raise PaymentRefused(
+                "nothing is due on this invoice any more, it is paid in full. "
+                "Do not charge the patient." + _last_payment_text(invoice)
+            )
         if amount > due:
-            raise BillingError(f"This is more than the balance due ({due}).")
+            raise PaymentRefused(
+                f"{format_money(amount)} is more than the {format_money(due)} still due. "
+                f"Take {format_money(due)} or less." + _last_payment_text(invoice)
+            )
         try:
             with transaction.atomic():
                 payment = Payment.objects.create(
@@ -714,18 +890,25 @@ def refund_record(
 ) -> tuple[Payment, bool]:
     """Give money back; never more than was paid and not yet refunded."""
     if method not in Payment.Method.values:
-        raise BillingError("Choose cash, card or bank transfer.")
+        raise PaymentRefused("choose cash, card or bank transfer.", refund=True)
     with transaction.atomic():
         invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
         existing = _existing(token)
         if existing is not None:
             return existing, False
         if amount <= 0:
-            raise BillingError("The amount must be more than zero.")
+            raise PaymentRefused("the amount must be more than zero.", refund=True)
         balance = selectors.invoice_balance(invoice)
         limit = pricing.refundable(paid=balance.paid, refunded=balance.refunded)
+        if limit <= 0:
+            raise PaymentRefused(
+                "nothing paid on this invoice is left to refund (it has all been refunded).",
+                refund=True,
+            )
         if amount > limit:
-            raise BillingError(f"At most {limit} was paid and can be refunded.")
+            raise PaymentRefused(
+                f"at most {format_money(limit)} was paid and can be refunded.", refund=True
+            )
         payment = Payment.objects.create(
             token=token,
             invoice=invoice,

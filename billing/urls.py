@@ -1,6 +1,6 @@
 from django.urls import path
 
-from billing import views
+from billing import price_views, views
 
 app_name = "billing"
 
@@ -22,6 +22,14 @@ urlpatterns = [
     path("invoices/<uuid:invoice_id>/refund/", views.refund_create, name="refund_create"),
     path("invoices/<uuid:invoice_id>/credit/", views.credit_note_create, name="credit_note_create"),
     path("prices/", views.price_lists, name="price_lists"),
+    path("prices/lists/new/", price_views.price_list_create, name="price_list_create"),
+    path(
+        "prices/lists/<uuid:price_list_id>/edit/",
+        price_views.price_list_edit,
+        name="price_list_edit",
+    ),
+    path("prices/packages/new/", price_views.package_create, name="package_create"),
+    path("prices/packages/<uuid:package_id>/edit/", price_views.package_edit, name="package_edit"),
     path("reports/", views.report_page, name="reports"),
     path("reports/csv/", views.report_csv, name="report_csv"),
 ]

@@ -200,13 +200,19 @@ def quote_approve(request, quote_id):
 @roles.role_required(roles.FRONT_OFFICE)
 @require_POST
 def quote_decline(request, quote_id):
+    """Mark the quote declined, once the clerk confirmed it in the dialog."""
     quote = selectors.quote_for_staff(quote_id)
+    if request.POST.get("confirm") != "declined":
+        messages.error(request, "Nothing changed: confirm that the patient declined the quote.")
+        return redirect("billing:quote_detail", quote_id=quote.public_id)
     try:
-        services.quote_decline(quote=quote)
+        services.quote_decline(quote=quote, by=request.user)
     except services.BillingError as exc:
         messages.error(request, exc.message)
     else:
-        messages.info(request, "The quote is marked as declined.")
+        messages.success(
+            request, f"Quote {quote.number} is marked as declined; it can no longer be accepted."
+        )
     return redirect("billing:quote_detail", quote_id=quote.public_id)
 
 
@@ -371,7 +377,7 @@ def payment_create(request, invoice_id):
                 by=request.user,
             )
         except services.BillingError as exc:
-            form.add_error("amount", exc.message)
+            form.add_error(None, exc.message)
         else:
             if created:
                 messages.success(request, f"Payment of {payment.amount} recorded.")
@@ -397,7 +403,7 @@ def refund_create(request, invoice_id):
                 by=request.user,
             )
         except services.BillingError as exc:
-            form.add_error("amount", exc.message)
+            form.add_error(None, exc.message)
         else:
             if created:
                 messages.success(request, f"Refund of {refund.amount} recorded.")
@@ -428,21 +434,23 @@ def credit_note_create(request, invoice_id):
     return _invoice_page_with_errors(request, invoice, credit_form=form)
 
 
-# --- Price lists (read-only; upkeep in the admin) -------------------------------------
+# --- Price lists and packages (kept in billing/price_views.py) -------------------------
 
 
 @roles.role_required(roles.MANAGERS)
 def price_lists(request):
     lists = PriceList.objects.select_related("location").prefetch_related("prices__protocol")
-    packages = Package.objects.prefetch_related("items__protocol")
+    packages = list(Package.objects.prefetch_related("items__protocol"))
     today = timezone.localdate()
+    in_force = selectors.lists_in_force(on=today)
     return render(
         request,
         "billing/price_lists.html",
         {
             "price_lists": lists,
             "packages": packages,
-            "current": selectors.price_list_current(on=today),
+            "in_force": {pl.pk for pl in in_force},
+            "package_checks": selectors.package_checks(packages, on=today),
             "policy": selectors.policy(),
         },
     )

@@ -119,6 +119,45 @@ def prepare_environment(database: str) -> EmbeddedPostgres | None:
     return embedded
 
 
+# The web server of `make run`: gunicorn with a fixed pool of threads, so the number of
+# database connections (one persistent connection per thread, CONN_MAX_AGE) is bounded
+# by WEB_WORKERS x WEB_THREADS whatever the traffic. runserver starts a thread per
+# request, each with its own connection left behind until garbage collection.
+WEB_WORKERS = 2
+WEB_THREADS = 4
+
+
+def web_command(*, host: str = "127.0.0.1", port: int = 8000) -> list[str]:
+    """The command that serves the app for `make run` (static files through WhiteNoise)."""
+    return [
+        PYTHON,
+        "-m",
+        "gunicorn",
+        "mesoclinic.wsgi",
+        "--bind",
+        f"{host}:{port}",
+        "--workers",
+        str(WEB_WORKERS),
+        "--worker-class",
+        "gthread",
+        "--threads",
+        str(WEB_THREADS),
+        "--timeout",
+        "120",
+        "--graceful-timeout",
+        "10",
+        "--access-logfile",
+        "-",
+    ]
+
+
+def _web_port() -> int:
+    value = os.environ.get("PORT", "8000")
+    if not value.isdigit() or not 0 < int(value) < 65536:
+        raise SystemExit(f"PORT must be a port number, not {value!r}.")
+    return int(value)
+
+
 def manage(*args: str) -> None:
     subprocess.run([PYTHON, str(BASE_DIR / "manage.py"), *args], check=True, cwd=BASE_DIR)
 
@@ -167,6 +206,7 @@ def run() -> int:
     os.environ.setdefault("DEBUG", "1")
     os.environ["MESOCLINIC_DEMO"] = "1"
     os.environ.setdefault("EMAIL_URL", "filemail://")
+    port = _web_port()
     # The demo logins work at once: two-factor sign-in is optional here (each user can
     # set it up from the shield icon). Production requires it for managers and
     # practitioners; set TWO_FACTOR_REQUIRED_ROLES to try that.
@@ -195,15 +235,11 @@ def run() -> int:
                 cwd=BASE_DIR,
             )
         )
-        children.append(
-            subprocess.Popen(
-                [PYTHON, "manage.py", "runserver", "--noreload", "127.0.0.1:8000"], cwd=BASE_DIR
-            )
-        )
+        children.append(subprocess.Popen(web_command(port=port), cwd=BASE_DIR))
         password = os.environ.get("DEMO_PASSWORD", "demo")
         time.sleep(2)
         print(
-            "\n  Mesoclinic is running at http://127.0.0.1:8000\n"
+            f"\n  Mesoclinic is running at http://127.0.0.1:{port}\n"
             f"  Demo logins (password '{password}'): manager, practitioner, frontdesk\n"
             "  Two-factor sign-in is optional in the demo (TWO_FACTOR_REQUIRED_ROLES).\n"
             f"  Emails are written to {VAR_DIR / 'mail'}\n"

@@ -8,7 +8,7 @@ from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from mesoclinic.core import audit, roles
+from mesoclinic.core import audit, navigation, roles
 from patients import selectors, services
 from patients.forms import ConsentSignForm, ConsentWithdrawForm
 from protocols.models import Protocol
@@ -47,6 +47,8 @@ def consent_sign(request, patient_id, protocol_id):
     if version is None:
         raise Http404("This protocol has no consent text.")
     form = ConsentSignForm(request.POST or None, initial={"version_id": version.pk})
+    # The page it was opened from (the session chart), to go back to once signed.
+    back = navigation.local_path(request, request.POST.get("next") or request.GET.get("next"))
     if request.method == "POST" and form.is_valid():
         try:
             signed = services.consent_sign(
@@ -66,7 +68,11 @@ def consent_sign(request, patient_id, protocol_id):
             else:
                 form.add_error(None, exc.messages[0])
         else:
-            messages.success(request, "Consent signed. Its PDF is being prepared.")
+            messages.success(
+                request, f"Consent to {protocol.name} signed. Its PDF is being prepared."
+            )
+            if back:
+                return redirect(back)
             return redirect(
                 "patients:consent_detail", patient_id=patient.public_id, consent_id=signed.public_id
             )
@@ -88,6 +94,7 @@ def consent_sign(request, patient_id, protocol_id):
             "text": text,
             "form": form,
             "current": selectors.current_signed_consent(patient=patient, protocol=protocol),
+            "back": back,
         },
     )
 

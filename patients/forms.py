@@ -7,18 +7,21 @@ from django.conf import settings
 from django.utils import timezone
 
 from mesoclinic.core import phones
-from patients.models import ClinicalPhoto, Patient, Screening
-from patients.services import PATIENT_FIELDS
+from patients.models import ClinicalPhoto, Patient
+from patients.selectors import possible_duplicates
+from patients.services import PATIENT_FIELDS, PossibleDuplicate
 from protocols import screening
 
 OLDEST_BIRTH_DATE = date(1900, 1, 1)
 
 
 class PatientForm(forms.ModelForm):
+    """A patient's details. Registering (`check_duplicates=True`) also looks for patients
+    who may be this one: `duplicates` lists them, and only then is the confirmation
+    "this is a different person" asked for (the template shows it beside the list)."""
+
     confirm_not_duplicate = forms.BooleanField(
-        required=False,
-        label="I have checked: this is a different person",
-        widget=forms.HiddenInput,
+        required=False, label="I have checked the patients listed: this is a different person"
     )
 
     class Meta:
@@ -31,10 +34,10 @@ class PatientForm(forms.ModelForm):
             "phone": forms.TextInput(attrs={"type": "tel", "autocomplete": "off"}),
         }
 
-    def __init__(self, *args, show_duplicate_confirmation: bool = False, **kwargs):
+    def __init__(self, *args, check_duplicates: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
-        if show_duplicate_confirmation:
-            self.fields["confirm_not_duplicate"].widget = forms.CheckboxInput()
+        self.check_duplicates = check_duplicates
+        self.duplicates: list[Patient] = []
         if self.instance.pk and self.instance.phone:
             self.initial["phone"] = phones.display_phone(self.instance.phone)
         self.helper = FormHelper()
@@ -53,7 +56,6 @@ class PatientForm(forms.ModelForm):
                 Row(Column("consents_to_transactional"), Column("consents_to_marketing")),
             ),
             Fieldset("Clinical notes", "allergies", "notes"),
-            "confirm_not_duplicate",
         )
 
     def clean_first_name(self):
@@ -90,6 +92,16 @@ class PatientForm(forms.ModelForm):
             )
         if channel in (Patient.Channel.SMS, Patient.Channel.PHONE) and not cleaned.get("phone"):
             self.add_error("phone", "A phone number is needed for this preferred channel.")
+        if self.check_duplicates:
+            self.duplicates = possible_duplicates(
+                first_name=cleaned.get("first_name", ""),
+                last_name=cleaned.get("last_name", ""),
+                date_of_birth=cleaned.get("date_of_birth"),
+                phone=cleaned.get("phone", ""),
+                email=cleaned.get("email", ""),
+            )
+            if self.duplicates and not cleaned.get("confirm_not_duplicate"):
+                self.add_error(None, PossibleDuplicate(self.duplicates).message)
         return cleaned
 
 
@@ -109,26 +121,59 @@ class PatientSearchForm(forms.Form):
     archived = forms.BooleanField(required=False, label="Include archived")
 
 
-class ScreeningForm(forms.ModelForm):
-    class Meta:
-        model = Screening
-        fields = [
-            "taken_on",
-            *(q.code for q in screening.QUESTIONS),
-            "current_medications",
-            "other_information",
-        ]
-        widgets = {
-            "taken_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-            "current_medications": forms.Textarea(attrs={"rows": 2}),
-            "other_information": forms.Textarea(attrs={"rows": 2}),
-        }
+ANSWER_CHOICES = (("yes", "Yes"), ("no", "No"))
+
+
+class ScreeningForm(forms.Form):
+    """One yes/no per question (none pre-chosen), or "none of these apply"; and who
+    answered. The rule itself is patients.screening.answer_problems, which the
+    service applies again."""
+
+    taken_on = forms.DateField(
+        label="Taken on", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+    answered_by = forms.ChoiceField(
+        label="Who answered",
+        choices=[("", "Choose…"), *screening.RESPONDENTS],
+        required=False,
+    )
+    answered_by_name = forms.CharField(
+        label="Their name", max_length=120, required=False, help_text="If not the patient."
+    )
+    none_apply = forms.BooleanField(
+        label="None of these apply: the patient answered no to every question",
+        required=False,
+        widget=forms.CheckboxInput(attrs={"class": "form-check-input"}),
+    )
+    current_medications = forms.CharField(
+        label="Current medications",
+        max_length=2000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    other_information = forms.CharField(
+        label="Other conditions or concerns",
+        max_length=4000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["taken_on"].initial = timezone.localdate()
+        for question in screening.QUESTIONS:
+            self.fields[question.code] = forms.ChoiceField(
+                label=question.label,
+                help_text=question.hint,
+                choices=ANSWER_CHOICES,
+                required=False,
+                widget=forms.RadioSelect,
+            )
         self.helper = FormHelper()
         self.helper.form_tag = False
+
+    def question_fields(self):
+        return [self[q.code] for q in screening.QUESTIONS]
 
     def clean_taken_on(self):
         taken_on = self.cleaned_data["taken_on"]
@@ -136,8 +181,24 @@ class ScreeningForm(forms.ModelForm):
             raise forms.ValidationError("A screening cannot be dated in the future.")
         return taken_on
 
-    def answers(self) -> dict[str, bool]:
-        return {q.code: bool(self.cleaned_data.get(q.code)) for q in screening.QUESTIONS}
+    def clean(self):
+        cleaned = super().clean()
+        problems = screening.answer_problems(
+            self.answers(),
+            none_apply=bool(cleaned.get("none_apply")),
+            answered_by=cleaned.get("answered_by") or "",
+            answered_by_name=cleaned.get("answered_by_name") or "",
+        )
+        for field, messages in problems.items():
+            for message in messages:
+                self.add_error(None if field == "__all__" else field, message)
+        return cleaned
+
+    def answers(self) -> dict[str, bool | None]:
+        """Each question's answer: True, False, or None when not answered."""
+        data = getattr(self, "cleaned_data", {})
+        values = {"yes": True, "no": False}
+        return {q.code: values.get(data.get(q.code) or "") for q in screening.QUESTIONS}
 
 
 class AcknowledgementForm(forms.Form):

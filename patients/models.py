@@ -130,6 +130,13 @@ class Screening(models.Model):
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", editable=False
     )
+    # Who gave the answers (blank on screenings recorded before this was asked), and
+    # whether they confirmed that none of the questions applies instead of one by one.
+    answered_by = models.CharField(
+        "who answered", max_length=12, choices=questionnaire.RESPONDENTS, blank=True
+    )
+    answered_by_name = models.CharField("name of who answered", max_length=120, blank=True)
+    none_apply = models.BooleanField("confirmed that none of these apply", default=False)
     current_medications = models.TextField(max_length=2000, blank=True)
     other_information = models.TextField(
         "other conditions or concerns", max_length=4000, blank=True
@@ -149,6 +156,15 @@ class Screening(models.Model):
 
     def positive_answers(self) -> list[questionnaire.Question]:
         return [q for q in questionnaire.QUESTIONS if getattr(self, q.code)]
+
+    @property
+    def answered_by_text(self) -> str:
+        """ "the patient", "a parent or guardian (Ann Lee)"; empty when not recorded."""
+        if not self.answered_by:
+            return ""
+        text = self.get_answered_by_display()
+        text = text[:1].lower() + text[1:]
+        return f"{text} ({self.answered_by_name})" if self.answered_by_name else text
 
 
 for _question in questionnaire.QUESTIONS:

@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from mesoclinic.core import patient_refs, phones, timeline
+from mesoclinic.core.roles import CLINICAL
 from mesoclinic.core.timeline import TimelineEntry  # noqa: F401 - re-exported for callers
 from patients.models import Patient, Screening, ScreeningAcknowledgement, SignedConsent
 from patients.timeline import timeline_entries_for
@@ -165,6 +166,18 @@ def screening_by_protocol(
         (protocol, screening_for_protocol(latest=latest, protocol=protocol, today=today))
         for protocol in protocol_selectors.bookable_with_contraindications()
     ]
+
+
+def screening_as_seen_by(
+    evaluation: screening.Evaluation, *, roles: frozenset[str]
+) -> screening.Evaluation:
+    """What a viewer may read of a screening evaluation: the one place that decides it.
+
+    Clinical roles read the reasons (which answers block or need a decision); everyone
+    else reads the status alone ("blocked / needs review / clear") and what happens
+    next. Every page, message and error that shows an evaluation goes through here.
+    """
+    return evaluation if roles & CLINICAL else screening.status_only(evaluation)
 
 
 def patient_timeline(

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
@@ -132,16 +133,44 @@ def patient_restore(*, patient: Patient, by, request=None) -> Patient:
 
 @transaction.atomic
 def screening_record(
-    *, patient: Patient, taken_on, answers: dict[str, bool], by, request=None, **text: str
+    *,
+    patient: Patient,
+    taken_on,
+    answers: Mapping[str, bool | None],
+    answered_by: str,
+    by,
+    none_apply: bool = False,
+    answered_by_name: str = "",
+    request=None,
+    **text: str,
 ) -> Screening:
+    """Record a screening: every question answered yes or no (None: not answered), or
+    `none_apply` confirmed; `answered_by` says who gave the answers. A questionnaire
+    with a question left open is refused, never read as "no"."""
     if taken_on > timezone.localdate():
         raise PatientError("A screening cannot be dated in the future.")
     if patient.is_archived:
         raise PatientError("This patient is archived; restore them before recording a screening.")
-    unknown = set(answers) - set(screening_rules.QUESTION_BY_CODE)
-    if unknown:
-        raise PatientError(f"Unknown screening questions: {', '.join(sorted(unknown))}.")
-    item = Screening(patient=patient, taken_on=taken_on, recorded_by=by, **answers, **text)
+    problems = screening_rules.answer_problems(
+        answers,
+        none_apply=none_apply,
+        answered_by=answered_by,
+        answered_by_name=answered_by_name,
+    )
+    if problems:
+        raise PatientError(
+            {field if field != "__all__" else NON_FIELD_ERRORS: m for field, m in problems.items()}
+        )
+    item = Screening(
+        patient=patient,
+        taken_on=taken_on,
+        recorded_by=by,
+        answered_by=answered_by,
+        answered_by_name=answered_by_name.strip() if answered_by != "patient" else "",
+        none_apply=none_apply,
+        **screening_rules.recorded_answers(answers, none_apply=none_apply),
+        **text,
+    )
     item.full_clean()
     item.save()
     positives = ", ".join(q.code for q in item.positive_answers()) or "none"
@@ -151,7 +180,7 @@ def screening_record(
         action=audit.Action.CREATE,
         patient=patient,
         obj=item,
-        summary=f"Screening recorded; reported: {positives}",
+        summary=f"Screening recorded (answered by {item.answered_by_text}); reported: {positives}",
     )
     return item
 

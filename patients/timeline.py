@@ -42,6 +42,8 @@ def timeline_entries_for(
                 if positives
                 else "No contraindications reported"
             )
+            if item.answered_by:
+                detail += f" (answered by {item.answered_by_text})"
         entries.append(
             TimelineEntry(
                 item.recorded_at,

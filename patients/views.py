@@ -32,32 +32,23 @@ def patient_list(request):
 
 @roles.role_required(roles.STAFF)
 def patient_create(request):
-    duplicates = []
-    if request.method == "POST":
-        form = PatientForm(
-            request.POST, show_duplicate_confirmation="confirm_not_duplicate" in request.POST
-        )
-        if form.is_valid():
-            try:
-                patient = services.patient_register(
-                    data=form.cleaned_data,
-                    by=request.user,
-                    request=request,
-                    confirmed_not_duplicate=form.cleaned_data["confirm_not_duplicate"],
-                )
-            except services.PossibleDuplicate as exc:
-                duplicates = exc.matches
-                form = PatientForm(request.POST, show_duplicate_confirmation=True)
-                form.is_valid()
-                form.add_error(None, exc.message)
-            else:
-                messages.success(request, f"{patient.full_name} is registered.")
-                return redirect("patients:detail", patient_id=patient.public_id)
-    else:
-        form = PatientForm()
-    return render(
-        request, "patients/form.html", {"form": form, "duplicates": duplicates, "creating": True}
-    )
+    form = PatientForm(request.POST or None, check_duplicates=True)
+    if request.method == "POST" and form.is_valid():
+        try:
+            patient = services.patient_register(
+                data=form.cleaned_data,
+                by=request.user,
+                request=request,
+                confirmed_not_duplicate=form.cleaned_data["confirm_not_duplicate"],
+            )
+        except services.PossibleDuplicate as exc:
+            # A colleague registered someone alike a moment ago: show them too.
+            form.duplicates = exc.matches
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, f"{patient.full_name} is registered.")
+            return redirect("patients:detail", patient_id=patient.public_id)
+    return render(request, "patients/form.html", {"form": form, "creating": True})
 
 
 @roles.role_required(roles.STAFF)
@@ -69,7 +60,9 @@ def patient_detail(request, patient_id):
         )
     )
     latest = screenings[0] if screenings else None
-    evaluation = selectors.screening_evaluation(latest=latest)
+    evaluation = selectors.screening_as_seen_by(
+        selectors.screening_evaluation(latest=latest), roles=roles.roles_of(request.user)
+    )
     audit.record(
         request=request,
         action=audit.Action.VIEW,
@@ -139,13 +132,17 @@ def screening_create(request, patient_id):
                 patient=patient,
                 taken_on=form.cleaned_data["taken_on"],
                 answers=form.answers(),
+                none_apply=form.cleaned_data["none_apply"],
+                answered_by=form.cleaned_data["answered_by"],
+                answered_by_name=form.cleaned_data["answered_by_name"],
                 by=request.user,
                 request=request,
                 current_medications=form.cleaned_data["current_medications"],
                 other_information=form.cleaned_data["other_information"],
             )
         except services.PatientError as exc:
-            form.add_error(None, exc.message)
+            for message in exc.messages:
+                form.add_error(None, message)
         else:
             messages.success(request, "Screening recorded.")
             return redirect("patients:screening", patient_id=patient.public_id)

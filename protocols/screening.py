@@ -78,6 +78,67 @@ QUESTIONS: tuple[Question, ...] = (
 )
 QUESTION_BY_CODE: dict[str, Question] = {q.code: q for q in QUESTIONS}
 
+# Who gave the answers. Anyone but the patient answering for themselves is named.
+RESPONDENTS: tuple[tuple[str, str], ...] = (
+    ("patient", "The patient"),
+    ("interpreter", "The patient, through an interpreter"),
+    ("guardian", "A parent or guardian"),
+    ("carer", "A carer or relative"),
+)
+RESPONDENT_LABELS = dict(RESPONDENTS)
+NAMED_RESPONDENTS = frozenset(code for code, _ in RESPONDENTS if code != "patient")
+
+
+def answer_problems(
+    answers: Mapping[str, bool | None],
+    *,
+    none_apply: bool,
+    answered_by: str,
+    answered_by_name: str = "",
+) -> dict[str, list[str]]:
+    """What stops these answers from being recorded as a screening; empty when nothing.
+
+    A screening is explicit: every question is answered yes or no (None: not answered),
+    or the patient confirms that none of them applies, and then none may be a yes. An
+    unanswered question is never taken for a no. It also says who answered: the
+    patient, or someone named on their behalf. Keys are question codes, "none_apply",
+    "answered_by", "answered_by_name", or "__all__" for the questionnaire as a whole.
+    """
+    problems: dict[str, list[str]] = {}
+    unknown = sorted(set(answers) - set(QUESTION_BY_CODE))
+    if unknown:
+        problems["__all__"] = [f"Unknown screening questions: {', '.join(unknown)}."]
+    if none_apply:
+        yes = [q.label for q in QUESTIONS if answers.get(q.code) is True]
+        if yes:
+            problems["none_apply"] = [
+                "“None of these apply” is ticked, but the answer to "
+                f"{', '.join(yes)} is yes. Untick it, or correct the answer."
+            ]
+    else:
+        unanswered = [q for q in QUESTIONS if answers.get(q.code) is None]
+        for question in unanswered:
+            problems[question.code] = ["Answer yes or no."]
+        if unanswered:
+            count = len(unanswered)
+            problems.setdefault("__all__", []).append(
+                f"{count} question{'s have' if count > 1 else ' has'} no answer. Ask each "
+                "one and record yes or no, or tick “None of these apply” if the patient "
+                "said no to all of them."
+            )
+    if answered_by not in RESPONDENT_LABELS:
+        problems["answered_by"] = ["Say who answered the questions."]
+    elif answered_by in NAMED_RESPONDENTS and not answered_by_name.strip():
+        problems["answered_by_name"] = [
+            f"Give the name of the person who answered ({RESPONDENT_LABELS[answered_by].lower()})."
+        ]
+    return problems
+
+
+def recorded_answers(answers: Mapping[str, bool | None], *, none_apply: bool) -> dict[str, bool]:
+    """The stored answer to every question, once `answer_problems` found nothing."""
+    return {q.code: bool(answers.get(q.code)) and not none_apply for q in QUESTIONS}
+
 
 class Severity(StrEnum):
     ABSOLUTE = "absolute"
@@ -134,6 +195,27 @@ class Evaluation:
     @property
     def may_treat(self) -> bool:
         return self.status == Status.CLEAR
+
+
+# What someone who may not read the answers is told instead of the reasons.
+STATUS_ONLY_REASONS = {
+    Status.BLOCKED: "The screening does not allow treatment as it stands: "
+    "a practitioner must review it with the patient.",
+    Status.NEEDS_ACKNOWLEDGEMENT: "A practitioner must review the screening "
+    "and record a decision before treatment.",
+}
+
+
+def status_only(evaluation: Evaluation) -> Evaluation:
+    """The evaluation without the answers behind it: its status and what happens next.
+
+    For people who book by the status but may not read the clinical answers (front
+    desk). Missing and out-of-date reasons name only dates, so they are kept.
+    """
+    reasons = evaluation.reasons
+    if evaluation.status in STATUS_ONLY_REASONS:
+        reasons = (STATUS_ONLY_REASONS[evaluation.status],)
+    return Evaluation(evaluation.status, reasons=reasons)
 
 
 def evaluate(

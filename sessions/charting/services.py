@@ -75,7 +75,7 @@ def session_day(appointment: Appointment):
 # --- Opening and reading a chart
 
 
-def _current_checks(appointment: Appointment) -> dict[str, bool]:
+def pre_treatment_checks(appointment: Appointment) -> dict[str, bool]:
     """What the pre-treatment checks say right now, to pre-tick the boxes."""
     evaluation = screening_for_protocol(
         latest=latest_screening(appointment.patient),
@@ -110,7 +110,7 @@ def _opening_fields(appointment: Appointment) -> dict:
         "tubes": protocol.tubes,
         "activation": protocol.activation,
         "technique": DEFAULT_TECHNIQUE.get(protocol.technique, ""),
-        **_current_checks(appointment),
+        **pre_treatment_checks(appointment),
     }
 
 
@@ -164,6 +164,17 @@ def chart_open(*, appointment: Appointment, by, request=None) -> SessionChart:
         summary=f"Chart opened for {protocol.name}",
     )
     return chart
+
+
+def checks_to_tick(chart: SessionChart, checks: dict[str, bool]) -> dict[str, bool]:
+    """The pre-treatment checks an unsigned chart shows ticked beyond what it stored: each
+    that holds now (`checks`, from pre_treatment_checks), although it did not when the
+    chart was opened, e.g. the consent signed on the tablet since. The record decides,
+    not the moment the chart was opened; saving stores them. A signed chart shows what
+    was signed."""
+    if chart.is_signed:
+        return {}
+    return {name: True for name, holds in checks.items() if holds and not getattr(chart, name)}
 
 
 def chart_input_of(chart: SessionChart) -> ChartInput:

@@ -27,7 +27,10 @@ def _errors_into(form, exc: charting.ChartingError) -> None:
             form.add_error(None, error)
 
 
-def _chart_page(request, appointment, chart, form, *, status=200, amend_form=None, data=None):
+def _chart_page(request, appointment, chart, form=None, *, status=200, amend_form=None, data=None):
+    checks = charting.pre_treatment_checks(appointment)
+    if form is None:  # shown afresh: checks that hold now are ticked (consent signed since)
+        form = ChartForm(instance=chart, initial=charting.checks_to_tick(chart, checks))
     if data is None and form.is_bound and hasattr(form, "cleaned_data"):
         data = form.chart_input()
     if data is None:
@@ -52,6 +55,7 @@ def _chart_page(request, appointment, chart, form, *, status=200, amend_form=Non
             "documents": {d.kind: d for d in appointment.documents.all()},
             "blockers": charting.completion_blockers(appointment=appointment),
             "session_date": charting.session_day(appointment),
+            "consent_signed": checks["check_consent_signed"],
         },
         status=status,
     )
@@ -120,7 +124,7 @@ def chart(request, appointment_id):
         obj=current,
         summary="Session chart",
     )
-    return _chart_page(request, appointment, current, ChartForm(instance=current))
+    return _chart_page(request, appointment, current)
 
 
 @roles.role_required(roles.CLINICAL)

@@ -23,7 +23,12 @@ from django.utils import timezone
 
 from mesoclinic.core import audit, roles
 from patients.models import Patient
-from patients.selectors import consent_withdrawal, latest_screening, screening_for_protocol
+from patients.selectors import (
+    consent_withdrawal,
+    latest_screening,
+    screening_as_seen_by,
+    screening_for_protocol,
+)
 from protocols.models import Protocol
 from sessions.scheduling import hooks, selectors
 from sessions.scheduling import rules as scheduling
@@ -701,7 +706,7 @@ def _lock_for(appointment: Appointment, target: str) -> Appointment:
     return appointment
 
 
-def _screening_gate(appointment: Appointment, *, today: date) -> None:
+def _screening_gate(appointment: Appointment, *, today: date, by: User | None) -> None:
     """Treatment needs a current screening for the protocol with nothing blocking."""
     if not appointment.is_treatment:
         return
@@ -711,9 +716,10 @@ def _screening_gate(appointment: Appointment, *, today: date) -> None:
         today=today,
     )
     if not evaluation.may_treat:
+        # The refusal reads as the person acting may read the screening.
+        shown = screening_as_seen_by(evaluation, roles=roles.roles_of(by))
         raise SchedulingError(
-            f"Screening: {evaluation.label}. {' '.join(evaluation.reasons)}".strip(),
-            code="screening",
+            f"Screening: {shown.label}. {' '.join(shown.reasons)}".strip(), code="screening"
         )
 
 
@@ -753,7 +759,7 @@ def appointment_check_in(
     now = now or timezone.now()
     with transaction.atomic():
         _lock_for(appointment, Status.CHECKED_IN)
-        _screening_gate(appointment, today=_local_day(now))
+        _screening_gate(appointment, today=_local_day(now), by=by)
         _consent_gate(appointment)
         _set_status(appointment, Status.CHECKED_IN, checked_in_at=now)
         hooks.run(hooks.CHECKED_IN, appointment=appointment)
@@ -766,7 +772,7 @@ def appointment_start(
     now = now or timezone.now()
     with transaction.atomic():
         _lock_for(appointment, Status.IN_TREATMENT)
-        _screening_gate(appointment, today=_local_day(now))
+        _screening_gate(appointment, today=_local_day(now), by=by)
         _consent_gate(appointment)
         return _set_status(appointment, Status.IN_TREATMENT, started_at=now)
 
@@ -779,7 +785,7 @@ def appointment_complete(
     now = now or timezone.now()
     with transaction.atomic():
         _lock_for(appointment, Status.COMPLETED)
-        _screening_gate(appointment, today=_local_day(appointment.started_at or now))
+        _screening_gate(appointment, today=_local_day(appointment.started_at or now), by=by)
         hooks.run(hooks.BEFORE_COMPLETE, appointment=appointment, by=by, now=now)
         _set_status(appointment, Status.COMPLETED, completed_at=now)
         _course_finish_if_done(appointment.course)

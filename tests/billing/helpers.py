@@ -12,6 +12,14 @@ FACE = "PRP face rejuvenation"
 
 
 def price_list(catalogue, *, effective_from=datetime.date(2026, 1, 1), location=None, scale=1):
+    """The standard test list; one list applies from a given day at a place, so asking
+    again for the same day and place gives the same list."""
+    from billing.models import PriceList
+
+    existing = PriceList.objects.filter(effective_from=effective_from, location=location).first()
+    if existing is not None:
+        assert existing.maintenance_price == Decimal("350.00") * scale, "another list that day"
+        return existing
     return services.price_list_create(
         name="Standard",
         effective_from=effective_from,

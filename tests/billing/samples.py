@@ -12,6 +12,8 @@ def sample_kwargs(patient, catalogue):
         patient, catalogue, UserFactory(), today=timezone.localdate()
     )
     return {
+        "price_list_id": quote.price_list.public_id,
+        "package_id": quote.package.public_id,
         "quote_id": quote.public_id,
         "purchase_id": purchase.public_id,
         "invoice_id": selectors.purchase_invoice(purchase).public_id,

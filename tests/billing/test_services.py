@@ -182,7 +182,9 @@ def test_payments_deposits_and_double_submit(patient, catalogue, frontdesk):
     )
     assert created and not created_again and first.pk == again.pk
     assert selectors.invoice_balance(invoice).due == Decimal("920.00")
-    with pytest.raises(services.BillingError, match="more than the balance"):
+    with pytest.raises(
+        services.PaymentRefused, match="NOT taken: £920.01 is more than the £920.00 still due"
+    ):
         services.payment_record(
             invoice=invoice,
             amount=Decimal("920.01"),
@@ -202,6 +204,13 @@ def test_payments_deposits_and_double_submit(patient, catalogue, frontdesk):
         by=frontdesk,
     )
     assert selectors.invoice_balance(invoice).due == 0
+    # Paid in full (say by a colleague a moment ago): a further payment is refused in words.
+    with pytest.raises(services.PaymentRefused) as refused:
+        services.payment_record(
+            invoice=invoice, amount=Decimal("10"), method="cash", token=uuid.uuid4(), by=frontdesk
+        )
+    assert refused.value.message.startswith("Payment NOT taken: nothing is due")
+    assert "£920.00 by bank transfer, was taken by Fran" in refused.value.message
     with pytest.raises(services.BillingError, match="can be refunded"):
         services.refund_record(
             invoice=invoice,

@@ -156,7 +156,9 @@ def test_accept_then_deposit_double_submit_and_overpayment(
     too_much = {"token": str(uuid.uuid4()), "amount": "5000", "method": "cash"}
     response = frontdesk_client.post(pay, too_much)
     assert response.status_code == 400
-    assert "more than the balance due" in response.content.decode()
+    assert "Payment NOT taken: £5,000.00 is more than the £920.00 still due" in (
+        response.content.decode()
+    )
     negative = {"token": str(uuid.uuid4()), "amount": "-5", "method": "cash"}
     assert frontdesk_client.post(pay, negative).status_code == 400
     refund = reverse("billing:refund_create", args=[invoice.public_id])

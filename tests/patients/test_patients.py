@@ -8,6 +8,7 @@ from django.utils import timezone
 from mesoclinic.core.models import AuditEvent
 from patients import selectors, services
 from patients.models import Patient, Screening
+from protocols import screening as screening_rules
 from tests.factories import PatientFactory, ScreeningFactory
 
 pytestmark = pytest.mark.django_db
@@ -23,6 +24,11 @@ VALID = {
     "preferred_channel": "email",
     "consents_to_transactional": "on",
 }
+
+
+def all_answered(answer: str) -> dict[str, str]:
+    """Every question answered `answer` ("yes"/"no"), by the patient."""
+    return {**{q.code: answer for q in screening_rules.QUESTIONS}, "answered_by": "patient"}
 
 
 def test_register_normalises_and_audits(frontdesk_client, frontdesk):
@@ -71,7 +77,7 @@ def test_duplicate_warning_then_confirmed_creation(frontdesk_client):
     )
     response = frontdesk_client.post(reverse("patients:create"), VALID)
     assert response.status_code == 200
-    assert len(response.context["duplicates"]) == 1
+    assert len(response.context["form"].duplicates) == 1
     assert b"Possible duplicate" in response.content
     assert Patient.objects.count() == 1
     response = frontdesk_client.post(
@@ -216,10 +222,13 @@ def test_manager_filters_the_audit_log(manager_client, practitioner, patient):
 def test_practitioner_records_screening_and_acknowledges(practitioner_client, patient):
     url = reverse("patients:screening_create", args=[patient.public_id])
     today = timezone.localdate()
-    response = practitioner_client.post(url, {"taken_on": today.isoformat(), "smoker": "on"})
+    response = practitioner_client.post(
+        url, {**all_answered("no"), "taken_on": today.isoformat(), "smoker": "yes"}
+    )
     assert response.status_code == 302
     screening = Screening.objects.get()
     assert screening.smoker and not screening.platelet_disorder
+    assert screening.answered_by == "patient" and not screening.none_apply
     page = practitioner_client.get(reverse("patients:screening", args=[patient.public_id]))
     assert page.context["evaluation"].status == "needs_acknowledgement"
     practitioner_client.post(
@@ -234,7 +243,7 @@ def test_future_screening_is_refused(practitioner_client, patient):
     tomorrow = timezone.localdate() + datetime.timedelta(days=1)
     response = practitioner_client.post(
         reverse("patients:screening_create", args=[patient.public_id]),
-        {"taken_on": tomorrow.isoformat()},
+        {**all_answered("no"), "taken_on": tomorrow.isoformat()},
     )
     assert response.status_code == 200
     assert "future" in str(response.context["form"].errors)
@@ -320,7 +329,7 @@ def test_editing_with_bad_input_changes_nothing(frontdesk_client, change, field,
     ],
 )
 def test_bad_screening_input_saves_nothing(practitioner_client, patient, change, field, message):
-    data = {"taken_on": timezone.localdate().isoformat(), "smoker": "on", **change}
+    data = {**all_answered("no"), "taken_on": timezone.localdate().isoformat(), **change}
     response = practitioner_client.post(
         reverse("patients:screening_create", args=[patient.public_id]), data
     )

@@ -117,6 +117,8 @@ class Command(BaseCommand):
                         patient=patient,
                         taken_on=timezone.localdate() - timedelta(days=7),
                         recorded_by=users[roles.PRACTITIONER],
+                        answered_by="patient",
+                        none_apply=not positives,
                         **positives,
                     )
             load_demo_schedule(users=users, password=password)

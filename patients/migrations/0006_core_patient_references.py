@@ -22,7 +22,7 @@ DROP = "\n".join(f"ALTER TABLE {table} DROP CONSTRAINT {name};" for table, name 
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("patients", "0004_signed_consent_immutable"),
+        ("patients", "0005_screening_answered_by"),
         ("core", "0007_patient_id"),
     ]
 
