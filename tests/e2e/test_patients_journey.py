@@ -1,7 +1,7 @@
 """Front desk registers and finds a patient; a practitioner screens and sees treatment blocked."""
 
 import pytest
-from patients.screening import QUESTIONS
+from protocols.screening import QUESTIONS
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import login

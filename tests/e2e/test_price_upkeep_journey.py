@@ -4,7 +4,7 @@ a package priced against the list, then front desk quotes at that location with 
 
 import pytest
 from django.utils import timezone
-from mesoclinic.models import AuditEvent
+from mesoclinic.core.models import AuditEvent
 from playwright.sync_api import expect
 
 from tests.billing.helpers import SCALP, price_list

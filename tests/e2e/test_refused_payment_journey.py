@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 
 from billing import selectors
 from billing.models import Payment
-from mesoclinic import roles
+from mesoclinic.core import roles
 from tests.billing.helpers import accepted_purchase
 from tests.conftest import make_user
 from tests.e2e.conftest import TABLET, login

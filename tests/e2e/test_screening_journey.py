@@ -3,7 +3,7 @@ contraindications reported"), explicit answers are recorded with who gave them, 
 front desk then reads the status alone, never the answers."""
 
 import pytest
-from patients.screening import QUESTIONS
+from protocols.screening import QUESTIONS
 from playwright.sync_api import expect
 
 from patients.models import Screening
