@@ -1,9 +1,9 @@
 """Front desk registers and finds a patient; a practitioner screens and sees treatment blocked."""
 
 import pytest
-from protocols.screening import QUESTIONS
 from playwright.sync_api import expect
 
+from protocols.screening import QUESTIONS
 from tests.e2e.conftest import login
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]

@@ -4,9 +4,9 @@ a package priced against the list, then front desk quotes at that location with 
 
 import pytest
 from django.utils import timezone
-from mesoclinic.core.models import AuditEvent
 from playwright.sync_api import expect
 
+from mesoclinic.core.models import AuditEvent
 from tests.billing.helpers import SCALP, price_list
 from tests.e2e.conftest import login
 

@@ -3,10 +3,10 @@ contraindications reported"), explicit answers are recorded with who gave them, 
 front desk then reads the status alone, never the answers."""
 
 import pytest
-from protocols.screening import QUESTIONS
 from playwright.sync_api import expect
 
 from patients.models import Screening
+from protocols.screening import QUESTIONS
 from tests.e2e.conftest import login
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
