@@ -11,6 +11,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("audit/", core_views.audit_log, name="audit_log"),
+    path("audit/export.csv", core_views.audit_export, name="audit_export"),
     path("accounts/login/", account_views.SignInView.as_view(), name="login"),
     path(
         "accounts/password_change/",
