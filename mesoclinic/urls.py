@@ -37,6 +37,7 @@ urlpatterns = [
     path("charts/", include("sessions.charting.urls")),
     path("billing/", include("billing.urls")),
     path("records/", include("mesoclinic.records.urls")),
+    path("fhir/", include("mesoclinic.records.fhir_urls")),
     path("p/", include("mesoclinic.public_urls")),
     path("messages/", include("mesoclinic.core.outbox_urls")),
     # Staff sign in through our login (password, then the second factor), never the admin's.

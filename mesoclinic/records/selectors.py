@@ -3,20 +3,23 @@ fixed number of queries, and that record as a FHIR Bundle."""
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db.models import Prefetch, Q
 from django.utils import timezone
 
 from billing.models import Invoice, Quote
+from mesoclinic.core import roles
 from mesoclinic.core.models import OutboundMessage
 from mesoclinic.records import fhir
 from patients.models import ClinicalPhoto, Patient, Screening, SignedConsent
 from protocols.areas import ZONE_BY_CODE
 from protocols.screening import QUESTIONS
 from sessions.charting.models import SessionChart, SessionDocument
-from sessions.scheduling.models import Appointment, TreatmentPlan
+from sessions.scheduling.models import Appointment, Location, TreatmentPlan
 
 
 @dataclass
@@ -230,3 +233,100 @@ def own_patients_q(user) -> Q:
 def data_rights_overview(patient: Patient) -> dict:
     """What the manager's panel lists: this patient's exports and erasure requests."""
     return {}
+
+
+# --- the FHIR API's reads, within a token's scope ------------------------------------
+
+
+def _api_patients(token):
+    rows = Patient.objects.all()
+    if token.scope == token.Scope.PRACTITIONER:
+        rows = rows.filter(
+            Q(pk__in=Appointment.objects.filter(practitioner=token.practitioner).values("patient"))
+            | Q(
+                pk__in=TreatmentPlan.objects.filter(practitioner=token.practitioner).values(
+                    "patient"
+                )
+            )
+        )
+    return rows.order_by("last_name", "first_name", "id")
+
+
+def _api_appointments(token):
+    rows = Appointment.objects.select_related(
+        "patient", "protocol", "location", "course", "practitioner", "practitioner__staff_account"
+    )
+    if token.scope == token.Scope.PRACTITIONER:
+        rows = rows.filter(practitioner=token.practitioner)
+    return rows.order_by("starts_at", "id")
+
+
+def _api_practitioners(token):
+    return (
+        get_user_model()
+        .objects.filter(groups__name=roles.PRACTITIONER)
+        .select_related("staff_account")
+        .order_by("last_name", "first_name", "id")
+    )
+
+
+def _api_locations(token):
+    return Location.objects.order_by("name", "id")
+
+
+_API_ROWS = {
+    "Patient": (_api_patients, "public_id"),
+    "Appointment": (_api_appointments, "public_id"),
+    "Practitioner": (_api_practitioners, "staff_account__public_id"),
+    "Location": (_api_locations, "public_id"),
+}
+
+
+def api_get(token, resource_type: str, resource_id: str):
+    """One row the token may see, or None (unknown and out-of-scope look the same)."""
+    try:
+        key = uuid.UUID(resource_id)
+    except ValueError:
+        return None
+    rows, id_field = _API_ROWS[resource_type]
+    return rows(token).filter(**{id_field: key}).first()
+
+
+def api_search(
+    token,
+    resource_type: str,
+    *,
+    ids,
+    name: str,
+    birthdate,
+    dates,
+    patient,
+    practitioner,
+    status: str,
+):
+    """(rows, the patient when the search names exactly one) within the token's scope."""
+    rows_of, id_field = _API_ROWS[resource_type]
+    rows = rows_of(token)
+    one_patient = None
+    if ids:
+        rows = rows.filter(**{f"{id_field}__in": ids})
+    if name and resource_type == "Patient":
+        rows = rows.filter(search_name__icontains=" ".join(name.lower().split()))
+    elif name and resource_type == "Practitioner":
+        rows = rows.filter(Q(first_name__icontains=name) | Q(last_name__icontains=name))
+    elif name and resource_type == "Location":
+        rows = rows.filter(name__icontains=name)
+    if birthdate and resource_type == "Patient":
+        rows = rows.filter(date_of_birth=birthdate)
+    if resource_type == "Appointment":
+        for lookup, value in dates:
+            rows = rows.filter(**{lookup: value})
+        if patient:
+            rows = rows.filter(patient__public_id=patient)
+            one_patient = _api_patients(token).filter(public_id=patient).first()
+        if practitioner:
+            rows = rows.filter(practitioner__staff_account__public_id=practitioner)
+        if status:
+            wanted = [k for k, v in fhir.APPOINTMENT_STATUS.items() if v == status]
+            rows = rows.filter(status__in=wanted)
+    return rows, one_patient

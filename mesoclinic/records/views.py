@@ -2,11 +2,16 @@
 
 import json
 
+from django.conf import settings
+from django.contrib import messages
 from django.http import Http404, HttpResponse
-from django.shortcuts import get_object_or_404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
 
 from mesoclinic.core import audit, roles
-from mesoclinic.records import selectors
+from mesoclinic.records import selectors, services
+from mesoclinic.records.forms import ApiTokenForm
+from mesoclinic.records.models import ApiToken
 from patients.models import Patient
 
 
@@ -45,3 +50,48 @@ def fhir_export(request, patient_id):
         f'attachment; filename="patient-{patient.public_id}-fhir.json"'
     )
     return response
+
+
+@roles.role_required(roles.MANAGERS)
+def api_tokens(request):
+    """FHIR API tokens: the list, and a form to create one (its value is shown once)."""
+    created = None
+    form = ApiTokenForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            token, raw = services.api_token_create(
+                name=form.cleaned_data["name"],
+                scope=form.cleaned_data["scope"],
+                practitioner=form.cleaned_data["practitioner"],
+                by=request.user,
+                request=request,
+            )
+        except services.RecordsError as exc:
+            form.add_error(None, exc.messages[0])
+        else:
+            created = {"token": token, "raw": raw}
+            form = ApiTokenForm()
+    tokens = ApiToken.objects.select_related("practitioner", "created_by", "revoked_by")
+    return render(
+        request,
+        "records/api_tokens.html",
+        {
+            "form": form,
+            "tokens": tokens,
+            "created": created,
+            "base_url": request.build_absolute_uri("/fhir/"),
+            "rate": settings.FHIR_API_RATE_PER_MINUTE,
+        },
+        status=400 if request.method == "POST" and form.errors else 200,
+    )
+
+
+@roles.role_required(roles.MANAGERS)
+@require_POST
+def api_token_revoke(request, token_id):
+    token = get_object_or_404(ApiToken, public_id=token_id)
+    if services.api_token_revoke(token=token, by=request.user, request=request):
+        messages.success(request, f"Token “{token.name}” revoked: it no longer opens the API.")
+    else:
+        messages.info(request, f"Token “{token.name}” was already revoked.")
+    return redirect("records:api_tokens")

@@ -1,6 +1,8 @@
 """Real objects for the records app's URL keywords (for the permission walk)."""
 
+from mesoclinic.records import services
 from sessions.scheduling.models import Location, TreatmentPlan
+from tests.conftest import make_user
 
 
 def sample_kwargs(patient, catalogue, practitioner) -> dict:
@@ -15,4 +17,12 @@ def sample_kwargs(patient, catalogue, practitioner) -> dict:
         target_interval_days=28,
         max_interval_days=42,
     )
-    return {}
+    token, _raw = services.api_token_create(
+        name="Sample integration", scope="clinic", by=make_user("token-maker", "manager")
+    )
+    return {
+        "token_id": token.public_id,
+        "resource_type": "Patient",
+        "resource_id": str(patient.public_id),
+        "rest": "Observation",
+    }
