@@ -1,4 +1,4 @@
-"""Checking the audit log's hash chain (see AuditEvent and core migration 0008).
+"""Checking the audit log's hash chain (see AuditEvent and core migration 0009).
 
 The database seals each audit row when its transaction commits: `chain_seq` (1, 2, 3...
 in commit order), `prev_hash` (the row before's `row_hash`; 64 zeros for the first) and
@@ -45,7 +45,7 @@ def canonical(
     chain_seq: int,
     prev_hash: str,
 ) -> str:
-    """The text a row's hash is taken over; the same as the SQL in migration 0008."""
+    """The text a row's hash is taken over; the same as the SQL in migration 0009."""
     stamp = at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
     return "".join(
         _field(v)

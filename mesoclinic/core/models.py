@@ -10,7 +10,7 @@ class AuditEvent(models.Model):
     A database trigger (migration 0003) refuses UPDATE and DELETE on this table,
     so not even a bug or a shell session can rewrite history. And in case someone
     with the rights to switch that trigger off does, the rows form a hash chain
-    (migration 0008): when a transaction that wrote audit rows commits, a deferred
+    (migration 0009): when a transaction that wrote audit rows commits, a deferred
     trigger gives each row the next `chain_seq`, the previous row's hash and its own
     hash over its fields and that previous hash. `manage.py audit_verify`
     (`mesoclinic.core.audit_chain`) recomputes the chain and names the first row that

@@ -100,7 +100,7 @@ $$ LANGUAGE plpgsql;
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("core", "0007_patient_id"),
+        ("core", "0008_outbox_queued_generation"),
     ]
 
     operations = [
