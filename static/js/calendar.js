@@ -12,7 +12,7 @@
   const configNode = document.getElementById("calendar-config");
   if (!configNode || typeof FullCalendar === "undefined") return;
   const cfg = JSON.parse(configNode.textContent);
-  const headers = JSON.parse(document.body.getAttribute("hx-headers") || "{}");
+  const headers = JSON.parse(document.body.getAttribute("data-hx-headers") || "{}");
   const csrf = headers["X-CSRFToken"] || "";
   const ZERO = "00000000-0000-0000-0000-000000000000";
   const alertBox = document.getElementById("calendar-alert");
