@@ -35,7 +35,7 @@ AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 FAILING_IMPACTS = {"critical", "serious"}
 # Pages behind the URL list that only a query string reaches.
 EXTRA_PAGES = {
-    "sessions:calendar": ["?view=day", "?view=list"],
+    "sessions:calendar": ["?view=week", "?view=agenda", "?by=rooms"],
     "patients:list": ["?q=a"],
 }
 

@@ -3,7 +3,7 @@ violation) and html-validate (no error), at a tablet width.
 
 The pages are the permission walk's URL list (tests/core/test_permissions.py) with its
 real sample objects, plus a saved chart draft so the chart renders its server-side
-rows; the calendar's day and list views and a patient search are added. Each page is
+rows; the calendar's week, agenda and rooms views and a patient search are added. Each page is
 opened in Chromium as the role would (signed in), axe runs on the page as shown (after
 the page's own scripts and requests), and the HTML the server sent is saved and checked
 by html-validate with the project's .htmlvalidate.json.
