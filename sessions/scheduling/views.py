@@ -282,10 +282,17 @@ def _business_hours(blocks) -> list[dict]:
     ]
 
 
+CALENDAR_VIEWS = ("day", "week", "agenda")
+
+
 @roles.role_required(roles.STAFF)
 def calendar(request):
+    """Day: a column per practitioner (or room) side by side. Week: one practitioner's
+    (or room's) week across the screen, chosen with a picker (yourself first). Agenda:
+    the events as a list (what a phone shows whatever view was asked for)."""
     locations, location = _pick_location(request)
-    view = "week" if request.GET.get("view") == "week" else "day"
+    wanted_view = request.GET.get("view")
+    view = wanted_view if wanted_view in CALENDAR_VIEWS else "day"
     mode = "rooms" if request.GET.get("by") == "rooms" else "practitioners"
     day = _parse_day(request.GET.get("date")) or timezone.localdate()
     columns = []
@@ -307,13 +314,20 @@ def calendar(request):
                 }
                 for p in selectors.practitioners().filter(pk__in=list(blocks))
             ]
+    ids = [c["id"] for c in columns]
+    wanted_column = request.GET.get("column", "")
+    if wanted_column not in ids:
+        own = str(request.user.pk)
+        wanted_column = own if mode == "practitioners" and own in ids else (ids or [""])[0]
+    shown = [c for c in columns if c["id"] == wanted_column] if view == "week" else columns
     config = {
         "view": view,
         "mode": mode,
         "date": day.isoformat(),
         "timeZone": timezone.get_default_timezone_name(),
         "location": str(location.public_id) if location else "",
-        "columns": columns,
+        "columns": shown,
+        "allColumns": [{"id": c["id"], "title": c["title"]} for c in columns],
         "eventsUrl": reverse("sessions:calendar_events"),
         "bookUrl": reverse("sessions:appointment_create"),
         "moveUrl": reverse(
@@ -331,6 +345,9 @@ def calendar(request):
             "view": view,
             "mode": mode,
             "day": day,
+            "columns": columns,
+            "column": wanted_column,
+            "view_choices": [("day", "Day"), ("week", "Week"), ("agenda", "Agenda")],
             "config": config,
             "palette": {p.name: _colour(p.pk) for p in Protocol.objects.bookable()},
         },
