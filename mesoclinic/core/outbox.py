@@ -157,9 +157,10 @@ def mark_queued(*, now: datetime, limit: int = 50_000) -> list[int]:
 
     Rows queued less than QUEUED_LEASE ago, and rows a worker holds ("sending"), are
     left alone, so the dispatcher never queues an id twice while it waits or is in
-    flight. Call inside the transaction that hands the ids to the broker.
+    flight. Commits before returning (its own transaction): a worker handed the ids
+    must find the rows unlocked.
     """
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
             """
             UPDATE core_outboundmessage SET queued_at = %s
@@ -176,6 +177,13 @@ def mark_queued(*, now: datetime, limit: int = 50_000) -> list[int]:
             [now, State.PENDING, now, now - QUEUED_LEASE, limit],
         )
         return [row[0] for row in sorted(cursor.fetchall(), key=lambda r: (r[1], r[0]))]
+
+
+def unmark_queued(*, ids: Iterable[int]) -> int:
+    """The broker did not take these: let the next dispatch queue them."""
+    return OutboundMessage.objects.filter(pk__in=list(ids), state=State.PENDING).update(
+        queued_at=None
+    )
 
 
 def claim(*, ids: Iterable[int], now: datetime) -> list[int]:
