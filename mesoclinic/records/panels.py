@@ -1,5 +1,7 @@
 """The "Data rights" panel on the patient page (mesoclinic.core.panels)."""
 
+from django.urls import reverse
+
 from mesoclinic.core import panels, roles
 from mesoclinic.records import selectors
 
@@ -11,6 +13,7 @@ def patient_data_rights(request, *, patient) -> dict | None:
     context = {"patient": patient, "manager": manager}
     if manager:
         context.update(selectors.data_rights_overview(patient))
+        context["erasure_url"] = reverse("records:erasure", args=[patient.public_id])
     return context
 
 
