@@ -278,6 +278,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "mesoclinic.core.tasks.recover_stuck_messages",
         "schedule": 300.0,
     },
+    "expire-online-holds": {
+        "task": "sessions.online.tasks.expire_holds",
+        "schedule": 60.0,
+    },
     "schedule-course-messages": {
         "task": "sessions.tasks.schedule_course_messages",
         "schedule": 3600.0,
@@ -296,7 +300,8 @@ CELERY_BEAT_SCHEDULE = {
 # --- Auth -----------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's ModelBackend, reading the user's roles with the user (one query a request).
+    "mesoclinic.core.accounts.backends.StaffBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.mail import EmailMessage, get_connection
 from django.db import connection, models, transaction
+from django.db.models import F, Q, Window
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 
-from mesoclinic.core import outbox_rules
+from mesoclinic.core import nested, outbox_rules
 from mesoclinic.core.models import OutboundMessage
 
 logger = logging.getLogger(__name__)
@@ -272,6 +275,46 @@ def deliver(*, ids: Iterable[int]) -> dict[str, int]:
     finally:
         smtp.close()
     return counts
+
+
+RECENT_ON_PATIENT_PAGE = 15
+RECENT_PER_KIND = 10
+
+
+@dataclass(frozen=True)
+class PatientMessages:
+    recent: list[OutboundMessage]  # the newest by due time
+    by_kind: dict[str, list[OutboundMessage]]  # per kind, the newest created first
+
+
+def patient_messages(patient) -> PatientMessages:
+    """A patient's messages for their page in one query (read once per page): the
+    newest RECENT_ON_PATIENT_PAGE by due time, and the newest RECENT_PER_KIND of each
+    kind by creation (e.g. the patient's reschedule requests)."""
+
+    def read() -> PatientMessages:
+        rows = list(
+            OutboundMessage.objects.filter(patient_id=patient.pk)
+            .annotate(
+                overall=Window(RowNumber(), order_by=[F("due_at").desc(), F("id").desc()]),
+                in_kind=Window(
+                    RowNumber(),
+                    partition_by=[F("kind")],
+                    order_by=[F("created_at").desc(), F("id").desc()],
+                ),
+            )
+            .filter(Q(overall__lte=RECENT_ON_PATIENT_PAGE) | Q(in_kind__lte=RECENT_PER_KIND))
+        )
+        recent = sorted(
+            (m for m in rows if m.overall <= RECENT_ON_PATIENT_PAGE), key=lambda m: m.overall
+        )
+        by_kind: dict[str, list[OutboundMessage]] = {}
+        for m in sorted(rows, key=lambda m: m.in_kind):
+            if m.in_kind <= RECENT_PER_KIND:
+                by_kind.setdefault(m.kind, []).append(m)
+        return PatientMessages(recent=recent, by_kind=by_kind)
+
+    return nested.once(patient, "core.patient_messages", read)
 
 
 def recover_stuck(*, now: datetime, older_than: timedelta = STUCK_AFTER) -> int:
