@@ -207,11 +207,14 @@ def patient_bundle(patient: Patient, *, file_urls: dict[str, str] | None = None)
 
 
 def practitioner_may_export(user, patient: Patient) -> bool:
-    """A practitioner's own patients: those they have a booking or a course with."""
-    return (
-        Appointment.objects.filter(patient=patient, practitioner=user).exists()
-        or TreatmentPlan.objects.filter(patient=patient, practitioner=user).exists()
-    )
+    """A practitioner's own patients: those they have a booking or a course with (one query)."""
+    return Patient.objects.filter(
+        Q(pk=patient.pk)
+        & (
+            Q(pk__in=Appointment.objects.filter(practitioner=user).values("patient"))
+            | Q(pk__in=TreatmentPlan.objects.filter(practitioner=user).values("patient"))
+        )
+    ).exists()
 
 
 def patient_messages(patient: Patient):
@@ -238,7 +241,9 @@ def data_rights_overview(patient: Patient) -> dict:
         "exports": list(
             SubjectAccessExport.objects.filter(patient=patient).select_related("requested_by")[:5]
         ),
-        "erasure": ErasureRequest.objects.filter(patient=patient).first(),
+        "erasure": ErasureRequest.objects.filter(patient=patient)
+        .select_related("requested_by")
+        .first(),
     }
 
 

@@ -6,6 +6,7 @@ app_name = "records"
 
 urlpatterns = [
     path("<uuid:patient_id>/fhir.json", views.fhir_export, name="fhir_export"),
+    path("<uuid:patient_id>/", views.data_rights, name="data_rights"),
     path("<uuid:patient_id>/subject-access/", views.sar_request, name="sar_request"),
     path("exports/<uuid:export_id>/download/", views.sar_download, name="sar_download"),
     path("exports/<uuid:export_id>/send-link/", views.sar_send_link, name="sar_send_link"),

@@ -113,7 +113,22 @@ def sar_request(request, patient_id):
         "The subject-access export is being prepared; it appears under Data rights when "
         "ready (usually within a minute).",
     )
-    return redirect("patients:detail", patient_id=patient.public_id)
+    return redirect("records:data_rights", patient_id=patient.public_id)
+
+
+@roles.role_required(roles.MANAGERS)
+def data_rights(request, patient_id):
+    """A patient's subject-access exports (download, send a link) and erasure status."""
+    patient = _patient_for(request, patient_id)
+    return render(
+        request,
+        "records/data_rights.html",
+        {
+            "patient": patient,
+            "link_days": settings.SUBJECT_ACCESS_LINK_DAYS,
+            **selectors.data_rights_overview(patient),
+        },
+    )
 
 
 def _export_for(request, export_id) -> SubjectAccessExport:
@@ -141,7 +156,7 @@ def sar_download(request, export_id):
     export = _export_for(request, export_id)
     if export.status != SubjectAccessExport.Status.READY or not export.file:
         messages.error(request, f"This export is not available ({export.get_status_display()}).")
-        return redirect("patients:detail", patient_id=export.patient.public_id)
+        return redirect("records:data_rights", patient_id=export.patient.public_id)
     response = _zip_response(export)
     audit.record(
         request=request,
@@ -167,7 +182,7 @@ def sar_send_link(request, export_id):
             f"A download link valid for {settings.SUBJECT_ACCESS_LINK_DAYS} days is being "
             f"emailed to {sent_to}.",
         )
-    return redirect("patients:detail", patient_id=export.patient.public_id)
+    return redirect("records:data_rights", patient_id=export.patient.public_id)
 
 
 @login_not_required

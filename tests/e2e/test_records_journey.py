@@ -53,12 +53,13 @@ def test_manager_exports_a_record_then_records_an_erasure(
 
     panel.get_by_role("button", name="Subject-access export").click()
     expect(page.get_by_text("The subject-access export is being prepared")).to_be_visible()
+    expect(page.get_by_role("heading", name="Data rights")).to_be_visible()
     assert wait_until(
         lambda: SubjectAccessExport.objects.filter(patient=patient, status="ready").exists(),
         timeout=90,
     ), "the worker did not build the export"
     page.reload()
-    panel = page.get_by_role("region", name="Data rights")
+    panel = page.get_by_role("region", name="Subject-access exports")
     with page.expect_download() as download_info:
         panel.get_by_role("link", name="Download ZIP").click()
     saved = tmp_path / "export.zip"
@@ -73,7 +74,7 @@ def test_manager_exports_a_record_then_records_an_erasure(
     assert len([n for n in names if n.startswith("documents/")]) == 12
     expect(panel.get_by_role("button", name="Email the patient a link")).to_be_visible()
 
-    panel.get_by_role("link", name="Erasure request").click()
+    page.get_by_role("link", name="Erasure request").click()
     expect(page.get_by_role("heading", name="Erasure request")).to_be_visible()
     expect(page.locator("#erase-now")).to_contain_text("Contact details")
     expect(page.locator("#retained")).to_contain_text("Clinical record")

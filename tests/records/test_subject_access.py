@@ -95,7 +95,8 @@ def test_manager_requests_from_the_patient_page_and_downloads(
     build_subject_access_export.apply(kwargs={"export_id": export.pk})
     export.refresh_from_db()
     assert export.status == "ready"
-    page = manager_client.get(reverse("patients:detail", args=[patient.public_id]))
+    assert response["Location"] == reverse("records:data_rights", args=[patient.public_id])
+    page = manager_client.get(response["Location"])
     assert reverse("records:sar_download", args=[export.public_id]) in page.content.decode()
     download = manager_client.get(reverse("records:sar_download", args=[export.public_id]))
     assert download.status_code == 200 and download["Content-Type"] == "application/zip"
