@@ -64,9 +64,18 @@ def generate(ctx: dict) -> None:
 
 
 def measure(ctx: dict) -> dict[str, float]:
-    from django.db import connection, reset_queries
+    from django.test import override_settings
+
+    from mesoclinic.core.accounts.rules import parse_roles
+
+    # The bench signs in with force_login: the second factor is not what is measured.
+    with override_settings(TWO_FACTOR_REQUIRED_ROLES=parse_roles("")):
+        return _measure(ctx)
+
+
+def _measure(ctx: dict) -> dict[str, float]:
+    from django.db import connection
     from django.test import Client
-    from django.test.utils import CaptureQueriesContext
     from django.urls import reverse
 
     from mesoclinic.core import audit_chain
@@ -83,10 +92,15 @@ def measure(ctx: dict) -> dict[str, float]:
         started = time.perf_counter()
         response = client.get(url)
         times.append((time.perf_counter() - started) * 1000)
-        assert response.status_code == 200
-    with CaptureQueriesContext(connection) as queries:
+        assert response.status_code == 200, response.status_code
+    queries = []
+
+    def count(execute, sql, params, many, context):
+        queries.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(count):
         client.get(url)
-    reset_queries()
     sar_times = []
     for _ in range(SAR_RUNS):
         export = SubjectAccessExport.objects.create(
