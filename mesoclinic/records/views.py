@@ -1,7 +1,7 @@
 """Staff pages for a patient's data rights: FHIR export, subject-access exports, erasure."""
 
 import json
-from datetime import timedelta
+from datetime import date, timedelta
 
 from django.conf import settings
 from django.contrib import messages
@@ -247,6 +247,7 @@ def erasure(request, patient_id):
     else:
         items = existing.plan
     erased = set(existing.erased) if existing else set()
+    items = [{**i, "until": date.fromisoformat(i["until"]) if i["until"] else None} for i in items]
     return render(
         request,
         "records/erasure.html",
