@@ -294,6 +294,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "patients.tasks.retry_missing_consent_pdfs",
         "schedule": 600.0,
     },
+    # Erasure and retention (mesoclinic.records): once a day.
+    "apply-retention": {
+        "task": "mesoclinic.records.tasks.apply_retention",
+        "schedule": 24 * 60 * 60.0,
+    },
 }
 
 # --- Auth -----------------------------------------------------------------

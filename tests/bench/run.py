@@ -30,6 +30,7 @@ SUITES = [
     "tests.bench.sessions_bench",
     "tests.bench.pdf_bench",
     "tests.bench.billing_bench",
+    "tests.bench.records_bench",
 ]
 OUT = BASE_DIR / "var" / "bench" / "latest.json"
 
