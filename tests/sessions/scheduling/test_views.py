@@ -602,6 +602,32 @@ class TestPanelsAndLists:
         today = frontdesk_client.get(reverse("sessions:today")).content.decode()
         assert patient.full_name in today
 
+    def test_today_rows_open_the_appointment_and_clinical_staff_reach_the_chart(
+        self, client, frontdesk, patient, working_practitioner, location, face
+    ):
+        from sessions.scheduling.models import Appointment
+
+        appointment = services.appointment_book(
+            patient=patient,
+            practitioner=working_practitioner,
+            location=location,
+            starts_at=local(MON, 15),
+            protocol=face,
+            by=None,
+        )
+        Appointment.objects.filter(pk=appointment.pk).update(
+            status="checked_in", kind=Appointment.Kind.MAINTENANCE
+        )
+        chart = reverse("charting:chart", args=[appointment.public_id])
+        detail = reverse("sessions:appointment_detail", args=[appointment.public_id])
+        client.force_login(working_practitioner)
+        mine = client.get(reverse("sessions:today"), {"day": MON.isoformat()}).content.decode()
+        assert f'class="stretched-link today-name" href="{detail}"' in mine
+        assert f'href="{chart}"' in mine
+        client.force_login(frontdesk)
+        desk = client.get(reverse("sessions:today"), {"day": MON.isoformat()}).content.decode()
+        assert f'href="{detail}"' in desk and f'href="{chart}"' not in desk
+
     def test_find_slot(self, frontdesk_client, working_practitioner, location, face, booked):
         r = frontdesk_client.get(
             reverse("sessions:find_slot"),
