@@ -253,6 +253,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "mesoclinic.core.tasks.recover_stuck_messages",
         "schedule": 300.0,
     },
+    "expire-online-holds": {
+        "task": "sessions.online.tasks.expire_holds",
+        "schedule": 60.0,
+    },
     "schedule-course-messages": {
         "task": "sessions.tasks.schedule_course_messages",
         "schedule": 3600.0,

@@ -117,8 +117,14 @@ class Patient(models.Model):
         return day.year - dob.year - ((day.month, day.day) < (dob.month, dob.day))
 
 
+SOURCES = (("staff", "Recorded by staff"), ("online", "Self-reported online"))
+
+
 class Screening(models.Model):
     """One contraindication questionnaire, answered on one day.
+
+    `source` "online": the patient answered it themselves while booking online; a
+    practitioner confirms it with them at the visit (the staleness rules are the same).
 
     Each question of protocols.screening.QUESTIONS is a boolean column of the same
     name, so protocols can refer to them by code and reports can filter on them.
@@ -127,9 +133,16 @@ class Screening(models.Model):
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="screenings")
     taken_on = models.DateField()
     recorded_at = models.DateTimeField(default=timezone.now, editable=False)
+    # Empty for answers the patient gave themselves online (source "online").
     recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", editable=False
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        editable=False,
     )
+    source = models.CharField(max_length=8, choices=SOURCES, default="staff")
     # Who gave the answers (blank on screenings recorded before this was asked), and
     # whether they confirmed that none of the questions applies instead of one by one.
     answered_by = models.CharField(
@@ -156,6 +169,10 @@ class Screening(models.Model):
 
     def positive_answers(self) -> list[questionnaire.Question]:
         return [q for q in questionnaire.QUESTIONS if getattr(self, q.code)]
+
+    @property
+    def self_reported_online(self) -> bool:
+        return self.source == "online"
 
     @property
     def answered_by_text(self) -> str:
@@ -270,6 +287,9 @@ class SignedConsent(models.Model):
     practitioner_signature_png = models.BinaryField()
     practitioner_signature_sha256 = models.CharField(max_length=64)
     signed_at = models.DateTimeField(default=timezone.now)
+    # When the patient signed on their own phone (online booking); the practitioner
+    # countersigned at `signed_at` after confirming who they were.
+    patient_signed_remotely_at = models.DateTimeField(null=True, blank=True)
     pdf = models.FileField(upload_to=_consent_pdf_path, max_length=200, blank=True)
     pdf_sha256 = models.CharField(max_length=64, blank=True)
 

@@ -142,11 +142,13 @@ def screening_record(
     none_apply: bool = False,
     answered_by_name: str = "",
     request=None,
+    source: str = "staff",
     **text: str,
 ) -> Screening:
     """Record a screening: every question answered yes or no (None: not answered), or
     `none_apply` confirmed; `answered_by` says who gave the answers. A questionnaire
-    with a question left open is refused, never read as "no"."""
+    with a question left open is refused, never read as "no". `source` "online": the
+    patient answered online themselves (`by` is None), to be confirmed at the visit."""
     if taken_on > timezone.localdate():
         raise PatientError("A screening cannot be dated in the future.")
     if patient.is_archived:
@@ -165,6 +167,7 @@ def screening_record(
         patient=patient,
         taken_on=taken_on,
         recorded_by=by,
+        source=source,
         answered_by=answered_by,
         answered_by_name=answered_by_name.strip() if answered_by != "patient" else "",
         none_apply=none_apply,
@@ -180,7 +183,8 @@ def screening_record(
         action=audit.Action.CREATE,
         patient=patient,
         obj=item,
-        summary=f"Screening recorded (answered by {item.answered_by_text}); reported: {positives}",
+        summary=f"Screening recorded (answered by {item.answered_by_text}"
+        f"{', self-reported online' if source == 'online' else ''}); reported: {positives}",
     )
     return item
 
@@ -286,12 +290,18 @@ def consent_sign(
     practitioner_signature: str,
     by,
     request=None,
+    patient_signed_remotely_at=None,
+    expected_text_sha256: str = "",
 ):
     """Record a patient's signature and the practitioner's countersignature, or nothing.
 
     `version_id` is the version the patient was shown: if the manager published a
     new version meanwhile, signing is refused rather than binding the patient to a
     text they did not read. Signing locks the consent version for good.
+
+    A signature the patient gave on their own phone (online booking) is countersigned
+    with `patient_signed_remotely_at` and the SHA-256 of the text they read: if the
+    text would now read differently, signing is refused.
     """
     if patient.is_archived:
         raise PatientError("This patient is archived; restore them before signing a consent.")
@@ -317,12 +327,19 @@ def consent_sign(
         raise PatientError(errors)
     version = ConsentVersion.objects.select_for_update().get(pk=current.pk)
     text = consent_document_text(version=version, patient=patient)
+    text_sha256 = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    if expected_text_sha256 and expected_text_sha256 != text_sha256:
+        raise PatientError(
+            "The consent text the patient signed on their phone is not the one in force "
+            "now. Ask them to read and sign the current text."
+        )
     signed = SignedConsent.objects.create(
         patient=patient,
         protocol=protocol,
         consent_version=version,
         text=text,
-        text_sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        text_sha256=text_sha256,
+        patient_signed_remotely_at=patient_signed_remotely_at,
         patient_signature_png=signatures["patient_signature"].png,
         patient_signature_sha256=signatures["patient_signature"].sha256,
         practitioner=by,
@@ -336,7 +353,8 @@ def consent_sign(
         action=audit.Action.SIGN,
         patient=patient,
         obj=signed,
-        summary=f"Consent to {protocol.name} v{version.number} signed",
+        summary=f"Consent to {protocol.name} v{version.number} signed"
+        + (" (patient signed remotely, countersigned)" if patient_signed_remotely_at else ""),
     )
     transaction.on_commit(lambda: consent_pdf_enqueue(signed.pk))
     return signed

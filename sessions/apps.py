@@ -4,7 +4,7 @@ from mesoclinic.core import timeline
 
 
 class ClinicSessionsConfig(AppConfig):
-    """One app (label clinic_sessions) in three sub-packages: scheduling, charting, comms.
+    """One app (label clinic_sessions) in sub-packages: scheduling, charting, comms, online.
 
     Scheduling imports neither of the others; charting and comms plug into an
     appointment's life through scheduling's hooks, registered here.
@@ -21,6 +21,7 @@ class ClinicSessionsConfig(AppConfig):
         from sessions.charting import hooks as charting_hooks
         from sessions.comms import hooks as comms_hooks
         from sessions.comms import messages  # noqa: F401  (registers the outbox builders)
+        from sessions.online import messages as online_messages  # noqa: F401  (builders)
         from sessions.panels import register as register_panels
         from sessions.timeline import timeline_entries_for
 

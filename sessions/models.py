@@ -14,6 +14,14 @@ from sessions.charting.models import (  # noqa: F401
     SessionChart,
     SessionDocument,
 )
+from sessions.online.models import (  # noqa: F401
+    BookingPolicy,
+    Hold,
+    OnlineBooking,
+    OnlinePatientReview,
+    OnlineSettings,
+    RemoteConsent,
+)
 from sessions.scheduling.models import (  # noqa: F401
     # Named by migration 0001 as sessions.models.*, so they stay importable from here.
     Absence,

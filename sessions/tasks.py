@@ -7,5 +7,6 @@ via sessions.apps) — Django's app loading does that before any task runs.
 
 from sessions.charting.tasks import session_document_pdf
 from sessions.comms.tasks import schedule_course_messages
+from sessions.online.tasks import expire_holds
 
-__all__ = ["schedule_course_messages", "session_document_pdf"]
+__all__ = ["expire_holds", "schedule_course_messages", "session_document_pdf"]

@@ -89,6 +89,23 @@ KINDS: tuple[Kind, ...] = (
         to_clinic=True,
         configurable=False,
     ),
+    Kind(
+        "online_verify",
+        "Online booking: confirm your email",
+        (0,),
+        respects_quiet_hours=False,
+        help="The signed link a patient booking online opens to confirm the held times.",
+        configurable=False,
+    ),
+    Kind(
+        "online_booked",
+        "Online booking: consent and screening links",
+        (0,),
+        respects_quiet_hours=False,
+        help="After an online booking: the deposit due, and links to read and sign the "
+        "consent and update the screening before the visit.",
+        configurable=False,
+    ),
 )
 KIND_BY_CODE = {k.code: k for k in KINDS}
 

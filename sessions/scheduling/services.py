@@ -56,6 +56,9 @@ CONSTRAINT_MESSAGES = {
     "or time.",
     "appointment_one_live_per_course_sequence": "This course already has a session with that "
     "number.",
+    # A trigger (migration 0006): a patient booking online holds this time for a few minutes.
+    "appointment_no_hold_overlap": "That time is held for a patient who is booking online "
+    "right now. Choose another time, or try again in a few minutes.",
 }
 
 
