@@ -256,7 +256,11 @@ def _cancel_future_bookings(patient, *, by) -> None:
     )
     for appointment in upcoming:
         scheduling.appointment_cancel(
-            appointment=appointment, reason="Erasure request", by=by, late=False
+            appointment=appointment,
+            reason="Erasure request",
+            by=by,
+            party="clinic",  # the clinic carries out the request: never a late fee
+            late=False,
         )
 
 
