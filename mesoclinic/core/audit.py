@@ -42,3 +42,23 @@ def record(
         summary=summary[:255],
         ip_address=client_ip(request) if request is not None else None,
     )
+
+
+def record_for_patients(
+    *, request=None, action: str, patient_ids, summary: str, actor_label: str
+) -> int:
+    """One row per patient (a search that showed several), in one INSERT."""
+    ip = client_ip(request) if request is not None else None
+    rows = [
+        AuditEvent(
+            actor=None,
+            actor_label=actor_label[:150],
+            patient_id=pid,
+            action=action,
+            summary=summary[:255],
+            ip_address=ip,
+        )
+        for pid in sorted(set(patient_ids))
+    ]
+    AuditEvent.objects.bulk_create(rows)
+    return len(rows)

@@ -174,6 +174,11 @@ def _searchset(request, resource_type: str, rows, to_resource) -> dict:
     count, page = _count(request)
     total = rows.count()
     chosen = list(rows[(page - 1) * count : page * count])
+    request.api_patient_ids = {
+        r.pk if resource_type == "Patient" else r.patient_id
+        for r in chosen
+        if resource_type in ("Patient", "Appointment")
+    }
     ctx = _ctx(request)
     result = fhir.bundle([to_resource(r, ctx) for r in chosen], ctx, bundle_type="searchset")
     result["total"] = total
@@ -292,7 +297,20 @@ def search(request, resource_type: str):
         body = _searchset(request, resource_type, rows, converter)
     except SearchError as exc:
         return _outcome(400, "invalid", str(exc))
-    _audit(request, f"Searched {resource_type}: {body['total']} found", patient=patient)
+    summary = f"Searched {resource_type}: {body['total']} found"
+    shown = getattr(request, "api_patient_ids", set())
+    if shown:
+        # Each patient whose details or bookings the answer showed gets a row.
+        token = request.api_token
+        audit.record_for_patients(
+            request=request,
+            action=audit.Action.API_READ,
+            patient_ids=shown,
+            actor_label=f"API token {token.name} ({token.prefix}…)",
+            summary=f"{summary} [{request.get_full_path()}]",
+        )
+    else:
+        _audit(request, summary, patient=patient)
     return _respond(body)
 
 

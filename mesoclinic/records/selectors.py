@@ -59,44 +59,41 @@ def patient_record(patient: Patient) -> PatientRecord:
     appointments = list(
         Appointment.objects.filter(patient=patient)
         .select_related(
-            "patient",
-            "protocol",
-            "location",
-            "course",
-            "practitioner",
-            "practitioner__staff_account",
+            "protocol", "location", "course", "practitioner", "practitioner__staff_account"
         )
         .prefetch_related(Prefetch("chart", queryset=charts))
         .order_by("starts_at", "id")
     )
     courses = list(
         TreatmentPlan.objects.filter(patient=patient)
-        .select_related(
-            "patient", "protocol", "location", "practitioner", "practitioner__staff_account"
-        )
+        .select_related("protocol", "location", "practitioner", "practitioner__staff_account")
         .order_by("created_at", "id")
     )
     screenings = list(
         Screening.objects.filter(patient=patient)
-        .select_related("patient", "recorded_by", "recorded_by__staff_account")
+        .select_related("recorded_by", "recorded_by__staff_account")
         .order_by("taken_on", "id")
     )
     consents = list(
         SignedConsent.objects.filter(patient=patient)
-        .select_related("patient", "protocol", "withdrawal")
+        .select_related("protocol", "withdrawal")
+        .defer("text")  # the consent's full text is in its PDF
         .order_by("signed_at", "id")
     )
     documents = list(
-        SessionDocument.objects.filter(appointment__patient=patient)
-        .select_related("appointment")
-        .order_by("generated_at", "id")
+        SessionDocument.objects.filter(appointment__patient=patient).order_by("generated_at", "id")
     )
     invoices = list(
         Invoice.objects.filter(patient=patient)
-        .select_related("patient")
         .prefetch_related("lines")
         .order_by("created_at", "id")
     )
+    # The patient and the appointments are read once; the other rows point at those.
+    for row in (*appointments, *courses, *screenings, *consents, *invoices):
+        row.patient = patient
+    by_id = {a.pk: a for a in appointments}
+    for document in documents:
+        document.appointment = by_id[document.appointment_id]
     return PatientRecord(
         patient=patient,
         appointments=appointments,

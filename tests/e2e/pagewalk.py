@@ -148,6 +148,11 @@ def public_url(name: str) -> str | None:
         token = core_links.make_token(links.CONSENT_PDF, SignedConsent.objects.first().pk)
     elif name == "public:aftercare_pdf":
         token = core_links.make_token(links.AFTERCARE_PDF, appointment.pk)
+    elif name == "public:subject_access_download":
+        from mesoclinic.records.messages import LINK_ACTION
+        from mesoclinic.records.models import SubjectAccessExport
+
+        token = core_links.make_token(LINK_ACTION, SubjectAccessExport.objects.first().pk)
     elif name == "sessions:feed":
         from sessions.scheduling.models import CalendarFeed
 

@@ -172,3 +172,10 @@ def test_only_managers_open_the_erasure_page(practitioner_client, frontdesk_clie
     url = reverse("records:erasure", args=[patient.public_id])
     assert practitioner_client.get(url).status_code == 403
     assert frontdesk_client.get(url).status_code == 403
+
+
+def test_beat_runs_the_retention_job_daily(settings):
+    from mesoclinic.celery import app
+
+    entry = settings.CELERY_BEAT_SCHEDULE["apply-retention"]
+    assert entry["task"] in app.tasks and entry["schedule"] == 24 * 60 * 60

@@ -2,6 +2,7 @@
 limit, audit; and the managers' token page."""
 
 import datetime
+import uuid
 
 import pytest
 from django.urls import reverse
@@ -13,6 +14,7 @@ from mesoclinic.core import roles
 from mesoclinic.core.models import AuditEvent
 from mesoclinic.records import services
 from mesoclinic.records.models import ApiToken
+from sessions.scheduling.models import Appointment
 from tests.conftest import make_user
 from tests.factories import PatientFactory
 from tests.records.fhir_validation import validate_bundle
@@ -78,8 +80,6 @@ def test_read_each_resource_type(client, manager, patient, record, practitioner)
 
 def test_unknown_and_malformed_ids_are_404_operation_outcomes(client, manager):
     raw = _token(manager)
-    import uuid
-
     for path in (
         f"/fhir/Patient/{uuid.uuid4()}",
         "/fhir/Patient/1",
@@ -122,6 +122,22 @@ def test_appointment_search_by_date_patient_and_practitioner(
     assert len(paged.json()["entry"]) == 5 and "page=2" in links["next"]
     audit = AuditEvent.objects.filter(action="api_read", patient_id=patient.pk)
     assert audit.exists()
+    # A search that shows several patients' bookings writes a row for each of them.
+    before = AuditEvent.objects.filter(action="api_read", patient_id=other.pk).count()
+    later = first.starts_at + datetime.timedelta(hours=3)
+    Appointment.objects.create(
+        patient=other,
+        kind=Appointment.Kind.CONSULTATION,
+        practitioner=practitioner,
+        location=first.location,
+        starts_at=later,
+        ends_at=later + datetime.timedelta(minutes=30),
+    )
+    _get(client, "/fhir/Appointment", raw, date=str(day))
+    assert AuditEvent.objects.filter(action="api_read", patient_id=other.pk).count() == before + 1
+    assert AuditEvent.objects.filter(
+        action="api_read", patient_id=patient.pk, summary__startswith="Searched Appointment: 2"
+    ).exists()
 
 
 @pytest.mark.parametrize(
