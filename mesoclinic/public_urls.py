@@ -1,6 +1,7 @@
-"""Pages patients reach from signed links in emails: no login, one action each."""
+"""Pages patients reach from signed links in emails: no login, one action each; and the
+public online booking site (`booking_urlpatterns`, included at /book/)."""
 
-from django.urls import path
+from django.urls import include, path
 
 from patients import views as patient_views
 from sessions.comms import views as session_views
@@ -19,3 +20,6 @@ urlpatterns = [
     path("aftercare/<str:token>/", session_views.aftercare_pdf, name="aftercare_pdf"),
     path("consent/<str:token>/", session_views.consent_pdf, name="consent_pdf"),
 ]
+
+# The public booking site (sessions.online), no login.
+booking_urlpatterns = [path("", include("sessions.online.urls"))]

@@ -7,6 +7,7 @@ from mesoclinic.core import panels, roles
 from patients.selectors import signed_consents
 from sessions.charting import selectors as charting_selectors
 from sessions.comms import selectors as comms_selectors
+from sessions.online import selectors as online_selectors
 from sessions.scheduling import selectors
 
 
@@ -39,6 +40,24 @@ def patient_session_documents(request, *, patient) -> dict:
     }
 
 
+def patient_online(request, *, patient) -> dict | None:
+    """Online booking on the patient page: a registration to review, deposits due,
+    consents signed on the patient's phone (countersigned at the visit)."""
+    review = getattr(patient, "online_review", None)
+    bookings = [b for b in patient.online_bookings.all() if b.status == "booked"]
+    remote = online_selectors.remote_consents_of(patient)
+    if review is None and not bookings and not remote:
+        return None
+    return {
+        "patient": patient,
+        "review": review,
+        "bookings": bookings,
+        "remote": remote,
+        "clinical": roles.has_role(request.user, roles.CLINICAL),
+        "front_office": roles.has_role(request.user, roles.FRONT_OFFICE),
+    }
+
+
 def todays_sessions(request) -> dict:
     """A practitioner sees their own day; front desk and managers the whole clinic's."""
     user = request.user
@@ -54,6 +73,7 @@ def register() -> None:
     panels.PATIENT_PAGE.extend(
         [
             panels.Panel("sessions/_patient_requests.html", patient_requests),
+            panels.Panel("online/_patient_panel.html", patient_online),
             panels.Panel("sessions/_patient_courses.html", patient_courses),
             panels.Panel(
                 "sessions/_chart_patient_panel.html",

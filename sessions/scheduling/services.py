@@ -215,6 +215,7 @@ def appointment_book(
     override_reason: str = "",
     notes: str = "",
     booking_messages: bool = True,
+    booked_online: bool = False,
 ) -> Appointment:
     """Book one appointment after every rule has been checked.
 
@@ -266,6 +267,7 @@ def appointment_book(
             ends_at=ends_at,
             override_reason=reason,
             notes=notes,
+            booked_online=booked_online,
             created_by=by,
         )
         _save(appointment)
@@ -376,6 +378,7 @@ def course_sessions_book(
     starts: Sequence[tuple[int, datetime]],
     by: User | None,
     override_reason: str = "",
+    booked_online: bool = False,
 ) -> list[Appointment]:
     """Book several sessions of a course at once: all of them, or none.
 
@@ -432,6 +435,7 @@ def course_sessions_book(
                     override_reason=override_reason,
                     by=by,
                     booking_messages=False,
+                    booked_online=booked_online,
                 )
             )
         hooks.run(hooks.COURSE_BOOKED, appointments=booked)
@@ -450,6 +454,7 @@ def course_book(
     preferences: scheduling.Preferences = scheduling.NO_PREFERENCES,
     override_reason: str = "",
     notes: str = "",
+    booked_online: bool = False,
 ) -> TreatmentPlan:
     """Create the course and book every session in one step: all or nothing."""
     if len(starts) != protocol.sessions_in_course:
@@ -475,6 +480,7 @@ def course_book(
             starts=list(enumerate(sorted(starts), start=1)),
             by=by,
             override_reason=override_reason,
+            booked_online=booked_online,
         )
     return course
 
