@@ -13,7 +13,17 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from billing import pricing
-from billing.models import Invoice, Package, Payment, Price, PriceList, Purchase, Quote
+from billing.models import (
+    Credit,
+    Invoice,
+    Package,
+    Payment,
+    Price,
+    PriceList,
+    Purchase,
+    Quote,
+)
+from mesoclinic.core import nested
 from mesoclinic.core.money import currency_exponent
 from sessions.scheduling.models import Location
 
@@ -294,20 +304,84 @@ def purchase_invoice(purchase: Purchase) -> Invoice | None:
     )
 
 
+PAYMENT_FIELDS = ("id", "invoice", "kind", "method", "amount", "is_deposit", "taken_at")
+CREDIT_FIELDS = (
+    "id",
+    "purchase",
+    "protocol",
+    "is_maintenance",
+    "description",
+    "quantity",
+    "used",
+    "value",
+    "unit_value",
+    "single_price",
+)
+
+
+@dataclass(frozen=True)
+class PatientMoney:
+    """A patient's quotes, invoices (with their payments) and purchases (with their
+    credits), newest first: what the patient page's billing panel and timeline read."""
+
+    quotes: list[Quote]
+    invoices: list[Invoice]  # issued ones, with balances annotated
+    payments: list[Payment]  # each with .invoice set
+    purchases: list[Purchase]
+
+
+def patient_money(patient) -> PatientMoney:
+    """Three queries whatever the history, read once per patient page."""
+
+    def read() -> PatientMoney:
+        quotes = list(Quote.objects.filter(patient=patient).order_by("-created_at", "-id"))
+        invoices = list(
+            with_balances(Invoice.objects.filter(patient=patient))
+            .annotate(
+                payment_rows=nested.rows(
+                    Payment.objects.filter(invoice=OuterRef("pk")),
+                    PAYMENT_FIELDS,
+                    order_by=("-taken_at", "-id"),
+                )
+            )
+            .order_by("-issued_at", "-id")
+        )
+        payments = []
+        for invoice in invoices:
+            for payment in nested.instances(Payment, invoice.payment_rows, PAYMENT_FIELDS):
+                payment.invoice = invoice
+                payments.append(payment)
+        payments.sort(key=lambda p: (p.taken_at, p.pk), reverse=True)
+        purchases = list(
+            Purchase.objects.filter(patient=patient)
+            .annotate(
+                credit_rows=nested.rows(
+                    Credit.objects.filter(purchase=OuterRef("pk")), CREDIT_FIELDS, order_by=("id",)
+                )
+            )
+            .order_by("-purchased_at", "-id")
+        )
+        for purchase in purchases:
+            nested.attach(
+                purchase, "credits", nested.instances(Credit, purchase.credit_rows, CREDIT_FIELDS)
+            )
+        return PatientMoney(
+            quotes=quotes,
+            invoices=[i for i in invoices if i.status == Invoice.Status.ISSUED],
+            payments=payments,
+            purchases=purchases,
+        )
+
+    return nested.once(patient, "billing.patient_money", read)
+
+
 def patient_billing(patient) -> dict:
-    """Everything the patient page's billing panel shows, in a handful of queries."""
-    invoices = list(
-        with_balances(
-            Invoice.objects.filter(patient=patient, status=Invoice.Status.ISSUED)
-        ).order_by("-issued_at", "-id")[:20]
-    )
+    """Everything the patient page's billing panel shows (patient_money's queries)."""
+    money = patient_money(patient)
+    invoices = money.invoices[:20]
     balances = {inv.pk: annotated_balance(inv) for inv in invoices if not inv.is_credit_note}
-    purchases = list(
-        Purchase.objects.filter(patient=patient)
-        .prefetch_related("credits")
-        .order_by("-purchased_at")[:10]
-    )
-    quotes = list(Quote.objects.filter(patient=patient).order_by("-created_at")[:10])
+    purchases = money.purchases[:10]
+    quotes = money.quotes[:10]
     return {
         "invoices": invoices,
         "balances": balances,

@@ -1,17 +1,17 @@
 """The billing app's part of the patient timeline: front office (front desk, managers) only.
 
 Practitioners do not see money (docs/permissions.md), so for them this adds nothing
-and runs no query. Otherwise three queries, each the newest `limit + 1` rows: quotes
-(made, accepted), issued invoices and credit notes, payments and refunds.
+and runs no query. Otherwise the quotes (made, accepted), issued invoices and credit
+notes, payments and refunds come from `selectors.patient_money`, which the billing
+panel shares (three queries for both).
 """
 
 from __future__ import annotations
 
-from django.db.models import F
-from django.db.models.functions import Coalesce, Greatest
 from django.urls import reverse
 
 from billing.models import Invoice, Payment, Quote
+from billing.selectors import PatientMoney, patient_money
 from mesoclinic.core.money import format_money
 from mesoclinic.core.roles import FRONT_OFFICE
 from mesoclinic.core.timeline import TimelineEntry
@@ -21,12 +21,11 @@ def _take(rows, limit: int | None):
     return rows if limit is None else rows[: limit + 1]
 
 
-def _quote_entries(patient, limit) -> list[TimelineEntry]:
-    rows = (
-        Quote.objects.filter(patient=patient)
-        .only("public_id", "number", "status", "option_name", "total", "created_at", "accepted_at")
-        .annotate(last_event=Greatest(F("created_at"), Coalesce("accepted_at", "created_at")))
-        .order_by("-last_event", "-id")
+def _quote_entries(money: PatientMoney, limit) -> list[TimelineEntry]:
+    rows = sorted(
+        money.quotes,
+        key=lambda q: (max(q.created_at, q.accepted_at or q.created_at), q.pk),
+        reverse=True,
     )
     entries = []
     for quote in _take(rows, limit):
@@ -58,12 +57,8 @@ def _quote_entries(patient, limit) -> list[TimelineEntry]:
     return entries
 
 
-def _invoice_entries(patient, limit) -> list[TimelineEntry]:
-    rows = (
-        Invoice.objects.filter(patient=patient, status=Invoice.Status.ISSUED)
-        .only("public_id", "kind", "number", "reason", "total", "issued_at")
-        .order_by("-issued_at", "-id")
-    )
+def _invoice_entries(money: PatientMoney, limit) -> list[TimelineEntry]:
+    rows = money.invoices  # issued, newest first
     entries = []
     for invoice in _take(rows, limit):
         credit = invoice.kind == Invoice.Kind.CREDIT_NOTE
@@ -80,21 +75,8 @@ def _invoice_entries(patient, limit) -> list[TimelineEntry]:
     return entries
 
 
-def _payment_entries(patient, limit) -> list[TimelineEntry]:
-    rows = (
-        Payment.objects.filter(patient=patient)
-        .select_related("invoice")
-        .only(
-            "kind",
-            "method",
-            "amount",
-            "is_deposit",
-            "taken_at",
-            "invoice__public_id",
-            "invoice__number",
-        )
-        .order_by("-taken_at", "-id")
-    )
+def _payment_entries(money: PatientMoney, limit) -> list[TimelineEntry]:
+    rows = money.payments  # newest first, each with its invoice
     entries = []
     for payment in _take(rows, limit):
         refund = payment.kind == Payment.Kind.REFUND
@@ -118,8 +100,9 @@ def timeline_entries_for(
 ) -> list[TimelineEntry]:
     if not roles & FRONT_OFFICE:
         return []
+    money = patient_money(patient)
     return [
-        *_quote_entries(patient, limit),
-        *_invoice_entries(patient, limit),
-        *_payment_entries(patient, limit),
+        *_quote_entries(money, limit),
+        *_invoice_entries(money, limit),
+        *_payment_entries(money, limit),
     ]

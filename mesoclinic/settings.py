@@ -12,6 +12,7 @@ from urllib.parse import unquote
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -241,6 +242,18 @@ ONLINE_BOOKING_RATE_IP = env.str("ONLINE_BOOKING_RATE_IP", default="60/10m")
 ONLINE_BOOKING_RATE_EMAIL = env.str("ONLINE_BOOKING_RATE_EMAIL", default="10/h")
 # Separate deployments (or test runs) sharing one Redis use their own queue.
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="celery")
+# Beat's outbox dispatcher and stuck-row sweeper have a queue of their own, which every
+# worker consumes beside the default one (no -Q needed): they never wait behind a long
+# line of deliveries.
+CELERY_CONTROL_QUEUE = f"{CELERY_TASK_DEFAULT_QUEUE}-control"
+CELERY_TASK_QUEUES = [
+    Queue(CELERY_TASK_DEFAULT_QUEUE, routing_key=CELERY_TASK_DEFAULT_QUEUE),
+    Queue(CELERY_CONTROL_QUEUE, routing_key=CELERY_CONTROL_QUEUE),
+]
+CELERY_TASK_ROUTES = {
+    "mesoclinic.core.tasks.dispatch_due_messages": {"queue": CELERY_CONTROL_QUEUE},
+    "mesoclinic.core.tasks.recover_stuck_messages": {"queue": CELERY_CONTROL_QUEUE},
+}
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -274,7 +287,8 @@ CELERY_BEAT_SCHEDULE = {
 # --- Auth -----------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's ModelBackend, reading the user's roles with the user (one query a request).
+    "mesoclinic.core.accounts.backends.StaffBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

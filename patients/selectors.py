@@ -8,13 +8,13 @@ from datetime import date, datetime
 
 from django.conf import settings
 from django.contrib.postgres.search import TrigramDistance
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import OuterRef, Prefetch, Q, QuerySet
 from django.db.models.functions import Lower
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
 
-from mesoclinic.core import patient_refs, phones, timeline
+from mesoclinic.core import nested, patient_refs, phones, timeline
 from mesoclinic.core.roles import CLINICAL
 from mesoclinic.core.timeline import TimelineEntry  # noqa: F401 - re-exported for callers
 from patients.models import Patient, Screening, ScreeningAcknowledgement, SignedConsent
@@ -194,7 +194,13 @@ def patient_timeline(
     are kept (None: all), and `truncated` says whether there were more.
     """
     groups = [
-        timeline_entries_for(patient, roles=roles, limit=limit, screenings=screenings),
+        timeline_entries_for(
+            patient,
+            roles=roles,
+            limit=limit,
+            screenings=screenings,
+            consents=signed_consents(patient),
+        ),
         *(source(patient, roles=roles, limit=limit) for source in timeline.sources()),
     ]
     return timeline.merge(groups, limit=limit)
@@ -269,13 +275,42 @@ def signed_consents_without_pdf(*, signed_before: datetime) -> list[int]:
 
 
 def signed_consents(patient: Patient) -> list:
-    """Every consent the patient signed, newest first, with withdrawals and versions."""
-    return list(
-        SignedConsent.objects.filter(patient=patient)
-        .select_related("protocol", "consent_version", "practitioner", "withdrawal")
-        .defer("patient_signature_png", "practitioner_signature_png", "text")
-        .order_by("-signed_at")
+    """Every consent the patient signed, newest first, with withdrawals and versions.
+
+    Read once per patient page: its timeline and the consents panel share the list.
+    """
+    return nested.once(
+        patient,
+        "patients.signed_consents",
+        lambda: list(
+            SignedConsent.objects.filter(patient=patient)
+            .select_related("protocol", "consent_version", "practitioner", "withdrawal")
+            .defer("patient_signature_png", "practitioner_signature_png", "text")
+            .order_by("-signed_at", "-id")
+        ),
     )
+
+
+ACK_FIELDS = ("id", "screening", "code", "reason", "acknowledged_by", "acknowledged_at")
+
+
+def patient_screenings(patient: Patient) -> list[Screening]:
+    """The patient's screenings, newest first, each with its acknowledgements: one query."""
+    rows = list(
+        patient.screenings.select_related("recorded_by").annotate(
+            ack_rows=nested.rows(
+                ScreeningAcknowledgement.objects.filter(screening=OuterRef("pk")),
+                ACK_FIELDS,
+                order_by=("acknowledged_at", "id"),
+            )
+        )
+    )
+    for item in rows:
+        acks = nested.instances(ScreeningAcknowledgement, item.ack_rows, ACK_FIELDS)
+        for ack in acks:
+            ack.screening = item
+        nested.attach(item, "acknowledgements", acks)
+    return rows
 
 
 def signed_consent_for_staff(*, patient_id, consent_id):

@@ -7,13 +7,16 @@ itself: those are clinical (docs/permissions.md, "Why these choices").
 
 from __future__ import annotations
 
-from django.db.models import F
-from django.db.models.functions import Coalesce, Greatest
 from django.urls import reverse
 
 from mesoclinic.core.roles import CLINICAL
 from mesoclinic.core.timeline import TimelineEntry
 from patients.models import Patient, Screening, SignedConsent
+
+
+def _last_event(consent: SignedConsent):
+    withdrawn = consent.withdrawal.withdrawn_at if consent.is_withdrawn else None
+    return max(consent.signed_at, withdrawn or consent.signed_at)
 
 
 def _take(rows, limit: int | None):
@@ -26,8 +29,9 @@ def timeline_entries_for(
     roles: frozenset[str],
     limit: int | None = None,
     screenings: list[Screening] | None = None,
+    consents: list[SignedConsent] | None = None,
 ) -> list[TimelineEntry]:
-    """Registration, screenings (given, or one query) and consents (one query)."""
+    """Registration, screenings and consents (each given, or one query)."""
     clinical = bool(roles & CLINICAL)
     entries = [TimelineEntry(patient.created_at, "registered", "Registered", icon="person-plus")]
 
@@ -55,15 +59,13 @@ def timeline_entries_for(
             )
         )
 
-    consents = (
-        SignedConsent.objects.filter(patient=patient)
-        .select_related("protocol", "consent_version", "practitioner", "withdrawal")
-        .defer("text", "patient_signature_png", "practitioner_signature_png")
-        .annotate(
-            last_event=Greatest(F("signed_at"), Coalesce("withdrawal__withdrawn_at", "signed_at"))
+    if consents is None:
+        consents = list(
+            SignedConsent.objects.filter(patient=patient)
+            .select_related("protocol", "consent_version", "practitioner", "withdrawal")
+            .defer("text", "patient_signature_png", "practitioner_signature_png")
         )
-        .order_by("-last_event", "-id")
-    )
+    consents = sorted(consents, key=lambda c: (_last_event(c), c.pk), reverse=True)
     for consent in _take(consents, limit):
         url = (
             reverse("patients:consent_detail", args=[patient.public_id, consent.public_id])

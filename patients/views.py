@@ -4,8 +4,7 @@ from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from mesoclinic.core import audit, links, message_kinds, panels, roles, timeline
-from mesoclinic.core.models import OutboundMessage
+from mesoclinic.core import audit, links, message_kinds, outbox, panels, roles, timeline
 from patients import links as links_actions
 from patients import selectors, services
 from patients.forms import (
@@ -54,11 +53,7 @@ def patient_create(request):
 @roles.role_required(roles.STAFF)
 def patient_detail(request, patient_id):
     patient = selectors.patient_for_staff(patient_id)
-    screenings = list(
-        patient.screenings.select_related("recorded_by").prefetch_related(
-            "acknowledgements__acknowledged_by"
-        )
-    )
+    screenings = selectors.patient_screenings(patient)
     latest = screenings[0] if screenings else None
     evaluation = selectors.screening_as_seen_by(
         selectors.screening_evaluation(latest=latest), roles=roles.roles_of(request.user)
@@ -84,9 +79,7 @@ def patient_detail(request, patient_id):
                 limit=None if request.GET.get("timeline") == "all" else timeline.PAGE_LIMIT,
             ),
             "can_see_clinical": roles.has_role(request.user, roles.CLINICAL),
-            "patient_messages": OutboundMessage.objects.filter(patient_id=patient.pk).order_by(
-                "-due_at", "-id"
-            )[:15],
+            "patient_messages": outbox.patient_messages(patient).recent,
             "message_labels": {k.code: k.label for k in message_kinds.KINDS},
             "panels": panels.render(panels.PATIENT_PAGE, request, patient=patient),
         },

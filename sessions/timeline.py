@@ -4,29 +4,24 @@ Every role: appointments booked, moved, cancelled (reason, late), missed and com
 and courses planned, completed or stopped. Clinical roles only: charts signed, their
 amendments and adverse events (docs/permissions.md: front desk does not read charts).
 
-A constant number of queries, whatever the history: appointments, moves (from the
-audit log, the only record of a move), courses, and for clinical roles charts,
-amendments and adverse events; each ordered newest first and cut at `limit + 1` rows.
+A constant number of queries, whatever the history: the patient's appointments (with
+their moves from the audit log, the only record of a move, and for clinical roles their
+charts, amendments and adverse events) and courses, read once by
+`sessions.patient_record` and shared with the page's panels.
 """
 
 from __future__ import annotations
 
-from django.db.models import BigIntegerField, Case, F, OuterRef, Subquery, When
-from django.db.models.functions import Cast, Coalesce, Greatest
 from django.urls import reverse
 from django.utils import formats, timezone
 
-from mesoclinic.core.models import AuditEvent
 from mesoclinic.core.roles import CLINICAL
 from mesoclinic.core.timeline import TimelineEntry
-from sessions.charting.models import AdverseEvent, ChartAmendment, SessionChart
+from sessions.patient_record import MOVED_PREFIX, PatientRecord, patient_record
 from sessions.scheduling.models import Appointment, TreatmentPlan
 
 Status = Appointment.Status
 Kind = Appointment.Kind
-
-# sessions.scheduling.services._reschedule writes "Moved from <old> to <new>" on every move.
-MOVED_PREFIX = "Moved from "
 
 
 def _take(rows, limit: int | None):
@@ -65,20 +60,17 @@ def _label(a: Appointment) -> str:
     )
 
 
-def _appointment_entries(patient, limit) -> list[TimelineEntry]:
-    rows = (
-        Appointment.objects.filter(patient=patient)
-        .select_related("protocol", "course", "practitioner", "location", "cancelled_by")
-        .annotate(
-            last_event=Greatest(
-                F("created_at"),
-                Coalesce("cancelled_at", "created_at"),
-                Coalesce("completed_at", "created_at"),
-                Case(When(status=Status.NO_SHOW, then=F("starts_at")), default=F("created_at")),
-            )
-        )
-        .order_by("-last_event", "-id")
+def _last_event(a: Appointment):
+    return max(
+        a.created_at,
+        a.cancelled_at or a.created_at,
+        a.completed_at or a.created_at,
+        a.starts_at if a.status == Status.NO_SHOW else a.created_at,
     )
+
+
+def _appointment_entries(record: PatientRecord, limit) -> list[TimelineEntry]:
+    rows = sorted(record.appointments, key=lambda a: (_last_event(a), a.pk), reverse=True)
     entries = []
     for a in _take(rows, limit):
         label = _label(a)
@@ -133,32 +125,15 @@ def _appointment_entries(patient, limit) -> list[TimelineEntry]:
     return entries
 
 
-def _move_entries(patient, limit) -> list[TimelineEntry]:
-    moved = Appointment.objects.filter(pk=Cast(OuterRef("object_id"), BigIntegerField()))
-    rows = (
-        AuditEvent.objects.filter(
-            patient_id=patient.pk,
-            object_type=Appointment._meta.label,
-            action=AuditEvent.Action.CHANGE,
-            summary__startswith=MOVED_PREFIX,
-        )
-        .annotate(
-            appointment_public_id=Subquery(moved.values("public_id")[:1]),
-            appointment_kind=Subquery(moved.values("kind")[:1]),
-            appointment_protocol=Subquery(moved.values("protocol__name")[:1]),
-            appointment_sequence=Subquery(moved.values("sequence")[:1]),
-            appointment_planned=Subquery(moved.values("course__sessions_planned")[:1]),
-        )
-        .order_by("-at", "-id")
+def _move_entries(record: PatientRecord, limit) -> list[TimelineEntry]:
+    rows = sorted(
+        ((event, a) for a in record.appointments for event in a.moves),
+        key=lambda pair: (pair[0].at, pair[0].pk),
+        reverse=True,
     )
     entries = []
-    for event in _take(rows, limit):
-        label = session_label(
-            kind=event.appointment_kind,
-            protocol_name=event.appointment_protocol,
-            sequence=event.appointment_sequence,
-            planned=event.appointment_planned,
-        )
+    for event, appointment in _take(rows, limit):
+        label = _label(appointment)
         entries.append(
             TimelineEntry(
                 event.at,
@@ -166,20 +141,14 @@ def _move_entries(patient, limit) -> list[TimelineEntry]:
                 f"Moved: {label}",
                 f"From {event.summary.removeprefix(MOVED_PREFIX)}; by {event.actor_label}",
                 "arrow-left-right",
-                reverse("sessions:appointment_detail", args=[event.appointment_public_id])
-                if event.appointment_public_id
-                else "",
+                reverse("sessions:appointment_detail", args=[appointment.public_id]),
             )
         )
     return entries
 
 
-def _course_entries(patient, limit) -> list[TimelineEntry]:
-    rows = (
-        TreatmentPlan.objects.filter(patient=patient)
-        .select_related("protocol", "practitioner")
-        .order_by("-updated_at", "-id")
-    )
+def _course_entries(record: PatientRecord, limit) -> list[TimelineEntry]:
+    rows = sorted(record.courses, key=lambda c: (c.updated_at, c.pk), reverse=True)
     entries = []
     for course in _take(rows, limit):
         url = reverse("sessions:course_detail", args=[course.public_id])
@@ -221,64 +190,56 @@ def _course_entries(patient, limit) -> list[TimelineEntry]:
     return entries
 
 
-def _chart_label(chart: SessionChart) -> str:
-    return _label(chart.appointment)
-
-
-def _clinical_entries(patient, limit) -> list[TimelineEntry]:
-    related = ("appointment__protocol", "appointment__course")
+def _clinical_entries(record: PatientRecord, limit) -> list[TimelineEntry]:
     entries = []
-    charts = (
-        SessionChart.objects.filter(appointment__patient=patient, signed_at__isnull=False)
-        .select_related(*related, "signed_by")
-        .order_by("-signed_at", "-id")
-    )
-    for chart in _take(charts, limit):
+    signed = [a for a in record.appointments if _chart(a) and a.chart.signed_at]
+    charts = sorted(signed, key=lambda a: (a.chart.signed_at, a.chart.pk), reverse=True)
+    for a in _take(charts, limit):
         entries.append(
             TimelineEntry(
-                chart.signed_at,
+                a.chart.signed_at,
                 "chart_signed",
-                f"Chart signed: {_chart_label(chart)}",
-                f"By {_person(chart.signed_by)}",
+                f"Chart signed: {_label(a)}",
+                f"By {_person(a.chart.signed_by)}",
                 "file-earmark-lock",
-                reverse("charting:chart", args=[chart.appointment.public_id]),
+                reverse("charting:chart", args=[a.public_id]),
             )
         )
-    amendments = (
-        ChartAmendment.objects.filter(chart__appointment__patient=patient)
-        .select_related(*(f"chart__{r}" for r in related), "author")
-        .order_by("-at", "-id")
+    amendments = sorted(
+        ((amendment, a) for a in record.appointments for amendment in a.amendments),
+        key=lambda pair: (pair[0].at, pair[0].pk),
+        reverse=True,
     )
-    for amendment in _take(amendments, limit):
-        chart = amendment.chart
+    for amendment, a in _take(amendments, limit):
+        author = (
+            f"{amendment.author_first_name} {amendment.author_last_name}".strip()
+            or amendment.author_username
+        )
         entries.append(
             TimelineEntry(
                 amendment.at,
                 "chart_amended",
-                f"Chart amended: {_chart_label(chart)}",
-                f"{amendment.what} (why: {amendment.why}; by {_person(amendment.author)})",
+                f"Chart amended: {_label(a)}",
+                f"{amendment.what} (why: {amendment.why}; by {author})",
                 "pencil-square",
-                reverse("charting:chart", args=[chart.appointment.public_id]),
+                reverse("charting:chart", args=[a.public_id]),
             )
         )
-    events = (
-        AdverseEvent.objects.filter(chart__appointment__patient=patient)
-        .select_related(*(f"chart__{r}" for r in related))
-        .annotate(at=Coalesce("chart__appointment__started_at", "chart__appointment__starts_at"))
-        .order_by("-at", "-id")
+    events = sorted(
+        ((event, a) for a in record.appointments for event in a.adverse_events),
+        key=lambda pair: (pair[1].started_at or pair[1].starts_at, pair[0].pk),
+        reverse=True,
     )
-    for event in _take(events, limit):
-        chart = event.chart
+    for event, a in _take(events, limit):
         entries.append(
             TimelineEntry(
-                event.at,
+                a.started_at or a.starts_at,
                 "adverse_event",
                 f"Adverse event: {event.get_type_display()} "
                 f"({event.get_severity_display().lower()})",
-                f"{event.get_onset_display()}, {_chart_label(chart)}. "
-                f"Action taken: {event.action_taken}",
+                f"{event.get_onset_display()}, {_label(a)}. Action taken: {event.action_taken}",
                 "exclamation-triangle",
-                reverse("charting:chart", args=[chart.appointment.public_id]),
+                reverse("charting:chart", args=[a.public_id]),
                 "danger",
             )
         )
@@ -288,11 +249,17 @@ def _clinical_entries(patient, limit) -> list[TimelineEntry]:
 def timeline_entries_for(
     patient, *, roles: frozenset[str], limit: int | None = None
 ) -> list[TimelineEntry]:
+    clinical = bool(roles & CLINICAL)
+    record = patient_record(patient, clinical=clinical)
     entries = [
-        *_appointment_entries(patient, limit),
-        *_move_entries(patient, limit),
-        *_course_entries(patient, limit),
+        *_appointment_entries(record, limit),
+        *_move_entries(record, limit),
+        *_course_entries(record, limit),
     ]
-    if roles & CLINICAL:
-        entries += _clinical_entries(patient, limit)
+    if clinical:
+        entries += _clinical_entries(record, limit)
     return entries
+
+
+def _chart(a: Appointment):
+    return getattr(a, "chart", None)

@@ -93,6 +93,12 @@ class OutboundMessage(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.CharField(max_length=500, blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
+    # Set when the dispatcher hands the row to the broker, cleared when the row waits
+    # again (retry, recovery, re-timing); a queued row is not queued again before
+    # outbox.QUEUED_LEASE has passed (the broker may have lost it).
+    queued_at = models.DateTimeField(null=True, blank=True)
+    # Bumped when staff send the message again on purpose: part of its Message-ID.
+    generation = models.PositiveSmallIntegerField(default=0)
     sent_at = models.DateTimeField(null=True, blank=True)
     email_subject = models.CharField(max_length=255, blank=True)
     created_at = models.DateTimeField(default=timezone.now)

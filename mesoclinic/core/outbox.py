@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.mail import EmailMessage, get_connection
 from django.db import connection, models, transaction
+from django.db.models import F, Q, Window
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 
-from mesoclinic.core import outbox_rules
+from mesoclinic.core import nested, outbox_rules
 from mesoclinic.core.models import OutboundMessage
 
 logger = logging.getLogger(__name__)
@@ -29,6 +32,10 @@ _builders: dict[str, Builder] = {}
 # A row left in "sending" this long is taken to belong to a worker that died.
 STUCK_AFTER = timedelta(minutes=10)
 CLAIM_BATCH = 100
+# A row handed to the broker is not handed over again for this long: beat's dispatcher
+# runs every minute, and while workers are behind (or down) the rows wait in the queue
+# once, not once per minute. Past the lease the broker is taken to have lost them.
+QUEUED_LEASE = timedelta(minutes=10)
 
 
 def builder(kind: str) -> Callable[[Builder], Builder]:
@@ -80,8 +87,17 @@ def message_schedule(
         message.state = State.PENDING
         message.attempts = 0
         message.last_error = ""
+        message.queued_at = None
         message.save(
-            update_fields=["due_at", "recipient", "state", "attempts", "last_error", "updated_at"]
+            update_fields=[
+                "due_at",
+                "recipient",
+                "state",
+                "attempts",
+                "last_error",
+                "queued_at",
+                "updated_at",
+            ]
         )
     return message
 
@@ -101,14 +117,30 @@ def messages_cancel(*, subject: models.Model, kinds: Iterable[str] | None = None
 
 
 def message_resend(*, message: OutboundMessage) -> OutboundMessage:
-    """Staff asked to send a failed, cancelled or sent message again, now."""
+    """Staff asked to send a failed, cancelled or sent message again, now.
+
+    A deliberate re-send is a new email (its Message-ID carries the next generation),
+    so the patient's mail system does not drop it as a copy of the first.
+    """
     if message.state in (State.PENDING, State.SENDING):
         return message
     message.state = State.PENDING
     message.due_at = timezone.now()
     message.attempts = 0
     message.last_error = ""
-    message.save(update_fields=["state", "due_at", "attempts", "last_error", "updated_at"])
+    message.queued_at = None
+    message.generation += 1
+    message.save(
+        update_fields=[
+            "state",
+            "due_at",
+            "attempts",
+            "last_error",
+            "queued_at",
+            "generation",
+            "updated_at",
+        ]
+    )
     return message
 
 
@@ -118,6 +150,32 @@ def due_message_ids(*, now: datetime, limit: int = 50_000) -> list[int]:
         .order_by("due_at", "id")
         .values_list("id", flat=True)[:limit]
     )
+
+
+def mark_queued(*, now: datetime, limit: int = 50_000) -> list[int]:
+    """Due, waiting rows that are not already in the broker: mark them queued, return ids.
+
+    Rows queued less than QUEUED_LEASE ago, and rows a worker holds ("sending"), are
+    left alone, so the dispatcher never queues an id twice while it waits or is in
+    flight. Call inside the transaction that hands the ids to the broker.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            UPDATE core_outboundmessage SET queued_at = %s
+            WHERE id IN (
+                SELECT id FROM core_outboundmessage
+                WHERE state = %s AND due_at <= %s
+                  AND (queued_at IS NULL OR queued_at <= %s)
+                ORDER BY due_at, id
+                LIMIT %s
+                FOR UPDATE SKIP LOCKED
+            )
+            RETURNING id, due_at
+            """,
+            [now, State.PENDING, now, now - QUEUED_LEASE, limit],
+        )
+        return [row[0] for row in sorted(cursor.fetchall(), key=lambda r: (r[1], r[0]))]
 
 
 def claim(*, ids: Iterable[int], now: datetime) -> list[int]:
@@ -159,6 +217,12 @@ def _send_one(message: OutboundMessage, smtp) -> str:
             _finish(message.pk, state=State.CANCELLED, last_error="No longer applies")
             return "cancelled"
         email.extra_headers["X-Mesoclinic-Message"] = str(message.pk)
+        email.extra_headers["Message-ID"] = outbox_rules.message_id(
+            row_id=message.pk,
+            kind=message.kind,
+            generation=message.generation,
+            domain=outbox_rules.sender_domain(settings.DEFAULT_FROM_EMAIL),
+        )
         email.connection = smtp
         email.send()
     except Exception as exc:  # one bad message must not stop the batch
@@ -171,7 +235,12 @@ def _send_one(message: OutboundMessage, smtp) -> str:
             return "failed"
         retry_at = timezone.now() + delay
         _finish(
-            message.pk, state=State.PENDING, attempts=attempts, last_error=error, due_at=retry_at
+            message.pk,
+            state=State.PENDING,
+            attempts=attempts,
+            last_error=error,
+            due_at=retry_at,
+            queued_at=None,
         )
         return "retry"
     # The window for a duplicate: the server has accepted the email, and a crash
@@ -208,8 +277,48 @@ def deliver(*, ids: Iterable[int]) -> dict[str, int]:
     return counts
 
 
+RECENT_ON_PATIENT_PAGE = 15
+RECENT_PER_KIND = 10
+
+
+@dataclass(frozen=True)
+class PatientMessages:
+    recent: list[OutboundMessage]  # the newest by due time
+    by_kind: dict[str, list[OutboundMessage]]  # per kind, the newest created first
+
+
+def patient_messages(patient) -> PatientMessages:
+    """A patient's messages for their page in one query (read once per page): the
+    newest RECENT_ON_PATIENT_PAGE by due time, and the newest RECENT_PER_KIND of each
+    kind by creation (e.g. the patient's reschedule requests)."""
+
+    def read() -> PatientMessages:
+        rows = list(
+            OutboundMessage.objects.filter(patient_id=patient.pk)
+            .annotate(
+                overall=Window(RowNumber(), order_by=[F("due_at").desc(), F("id").desc()]),
+                in_kind=Window(
+                    RowNumber(),
+                    partition_by=[F("kind")],
+                    order_by=[F("created_at").desc(), F("id").desc()],
+                ),
+            )
+            .filter(Q(overall__lte=RECENT_ON_PATIENT_PAGE) | Q(in_kind__lte=RECENT_PER_KIND))
+        )
+        recent = sorted(
+            (m for m in rows if m.overall <= RECENT_ON_PATIENT_PAGE), key=lambda m: m.overall
+        )
+        by_kind: dict[str, list[OutboundMessage]] = {}
+        for m in sorted(rows, key=lambda m: m.in_kind):
+            if m.in_kind <= RECENT_PER_KIND:
+                by_kind.setdefault(m.kind, []).append(m)
+        return PatientMessages(recent=recent, by_kind=by_kind)
+
+    return nested.once(patient, "core.patient_messages", read)
+
+
 def recover_stuck(*, now: datetime, older_than: timedelta = STUCK_AFTER) -> int:
     """Give rows whose worker died mid-send back to the queue."""
     return OutboundMessage.objects.filter(
         state=State.SENDING, claimed_at__lt=now - older_than
-    ).update(state=State.PENDING, claimed_at=None, updated_at=now)
+    ).update(state=State.PENDING, claimed_at=None, queued_at=None, updated_at=now)

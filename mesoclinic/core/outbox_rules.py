@@ -51,3 +51,22 @@ def retry_delay(attempts: int) -> timedelta | None:
     if attempts >= MAX_ATTEMPTS:
         return None
     return timedelta(seconds=BACKOFF_SECONDS[min(attempts, len(BACKOFF_SECONDS)) - 1])
+
+
+def message_id(*, row_id: int, kind: str, generation: int, domain: str) -> str:
+    """The Message-ID header of an outbox row's email: the same every time the row is sent.
+
+    The one re-send the outbox allows (a worker killed after the mail server accepted
+    the email, before the row was marked sent) then reaches the patient's mailbox as the
+    same message, which mail systems show once. A re-send staff ask for on purpose
+    bumps `generation`, so it is a new message that is not dropped as a duplicate.
+    """
+    kind_part = "".join(c if c.isalnum() or c in "-_." else "-" for c in kind) or "message"
+    suffix = f".{generation}" if generation else ""
+    return f"<outbox-{row_id}-{kind_part}{suffix}@{domain or 'localhost'}>"
+
+
+def sender_domain(from_address: str) -> str:
+    """'Clinic <hello@clinic.example>' -> 'clinic.example' (the domain in Message-IDs)."""
+    address = from_address.rsplit("<", 1)[-1].rstrip(">").strip()
+    return address.rpartition("@")[2].strip().lower() or "localhost"

@@ -66,12 +66,18 @@ def roles_of(user) -> frozenset[str]:
         return frozenset()
     cached = getattr(user, "_mesoclinic_roles", None)
     if cached is None:
-        names = set(user.groups.values_list("name", flat=True))
-        if user.is_superuser:
-            names |= set(ALL_ROLES)
-        cached = frozenset(names & set(ALL_ROLES))
-        user._mesoclinic_roles = cached
+        cached = remember_roles(user, user.groups.values_list("name", flat=True))
     return cached
+
+
+def remember_roles(user, group_names: Iterable[str]) -> frozenset[str]:
+    """Cache the user's roles from their group names (read with the user, see
+    accounts.backends.StaffBackend), so `roles_of` runs no query."""
+    names = set(group_names)
+    if user.is_superuser:
+        names |= set(ALL_ROLES)
+    user._mesoclinic_roles = frozenset(names & set(ALL_ROLES))
+    return user._mesoclinic_roles
 
 
 def has_role(user, allowed: Iterable[str]) -> bool:

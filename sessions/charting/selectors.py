@@ -54,6 +54,16 @@ def charted_sessions(patient: Patient) -> list[Appointment]:
     )
 
 
+def chartable_of(appointments: list[Appointment]) -> list[Appointment]:
+    """charted_sessions over appointments already read with their charts, in their order."""
+    return [
+        a
+        for a in appointments
+        if getattr(a, "chart", None) is not None
+        or (a.status in Appointment.CHARTABLE_STATUSES and a.kind != Appointment.Kind.CONSULTATION)
+    ]
+
+
 @dataclass(frozen=True)
 class SessionPhotos:
     appointment: Appointment

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.contrib.auth.models import User
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -381,3 +381,35 @@ def online_patient_ids(patient_ids) -> set[int]:
         if ids
         else set()
     )
+
+
+def online_traces(patient: Patient) -> tuple[bool, bool, bool]:
+    """Whether the patient has an online registration, an online booking and a consent
+    signed on their phone: one query, so most patients' pages pay one query for it."""
+    row = (
+        Patient.objects.filter(pk=patient.pk)
+        .annotate(
+            review=Exists(OnlinePatientReview.objects.filter(patient=OuterRef("pk"))),
+            booked=Exists(
+                OnlineBooking.objects.filter(
+                    patient=OuterRef("pk"), status=OnlineBooking.Status.BOOKED
+                )
+            ),
+            remote=Exists(RemoteConsent.objects.filter(patient=OuterRef("pk"))),
+        )
+        .values_list("review", "booked", "remote")
+        .first()
+    )
+    return row or (False, False, False)
+
+
+def patient_bookings(patient: Patient) -> list[OnlineBooking]:
+    return list(
+        OnlineBooking.objects.filter(patient=patient, status=OnlineBooking.Status.BOOKED)
+        .select_related("policy", "protocol")
+        .order_by("-verified_at")
+    )
+
+
+def patient_review(patient: Patient) -> OnlinePatientReview | None:
+    return OnlinePatientReview.objects.filter(patient=patient).first()

@@ -225,7 +225,6 @@ def course_progress(
 
 def patient_courses(patient, *, today: date | None = None) -> list[CourseView]:
     """Each course of a patient with its sessions and progress (two queries)."""
-    today = today or timezone.localdate()
     courses = list(
         TreatmentPlan.objects.filter(patient=patient)
         .select_related("protocol", "practitioner", "location")
@@ -238,10 +237,26 @@ def patient_courses(patient, *, today: date | None = None) -> list[CourseView]:
         .order_by("sequence", "starts_at")
     ):
         by_course[appointment.course_id].append(appointment)
+    return course_views(courses, by_course, today=today)
+
+
+def course_views(
+    courses: list[TreatmentPlan],
+    by_course: dict[int, list[Appointment]],
+    *,
+    today: date | None = None,
+) -> list[CourseView]:
+    """Courses (newest first) with their sessions (by sequence, then start) and progress."""
+    today = today or timezone.localdate()
     return [
-        CourseView(c, by_course[c.pk], course_progress(c, by_course[c.pk], today=today))
+        CourseView(
+            c, by_course.get(c.pk, []), course_progress(c, by_course.get(c.pk, []), today=today)
+        )
         for c in courses
     ]
+
+
+UPCOMING_LIMIT = 10
 
 
 def patient_upcoming(patient, *, now: datetime | None = None) -> list[Appointment]:
@@ -250,8 +265,21 @@ def patient_upcoming(patient, *, now: datetime | None = None) -> list[Appointmen
         Appointment.objects.filter(patient=patient, ends_at__gte=now)
         .exclude(status__in=("cancelled", "no_show", "completed"))
         .select_related("protocol", "practitioner", "location")
-        .order_by("starts_at")[:10]
+        .order_by("starts_at")[:UPCOMING_LIMIT]
     )
+
+
+def upcoming_of(
+    appointments: list[Appointment], *, now: datetime | None = None
+) -> list[Appointment]:
+    """patient_upcoming over appointments already read (the patient page's record)."""
+    now = now or timezone.now()
+    rows = [
+        a
+        for a in appointments
+        if a.ends_at >= now and a.status not in ("cancelled", "no_show", "completed")
+    ]
+    return sorted(rows, key=lambda a: (a.starts_at, a.pk))[:UPCOMING_LIMIT]
 
 
 # --- Calendar

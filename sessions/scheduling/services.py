@@ -9,6 +9,13 @@ absences, clashes) and `_check_spacing` (the course's minimum and maximum) — u
 by the booking form, the calendar's click, drag and resize, and course booking.
 The database's exclusion constraints have the last word on clashes; their
 violation becomes a `SlotTaken` error with a message, never a 500.
+
+Every write that places an appointment first takes `_lock_calendars`: a lock on each
+practitioner's and each room's calendar it touches, always in one order. Two bookings
+of the same room by two practitioners would otherwise each wait for the other inside
+PostgreSQL's exclusion checks (one on the room, one on the practitioner) and deadlock;
+under the locks the second waits for the first to commit, then reads its appointment
+and is refused in words.
 """
 
 from __future__ import annotations
@@ -18,7 +25,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.contrib.auth.models import User
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from mesoclinic.core import audit, roles
@@ -65,13 +72,49 @@ def _integrity_error(exc: IntegrityError) -> SchedulingError:
     return SchedulingError("That change conflicts with other records and was not saved.")
 
 
+DEADLOCK_DETECTED = "40P01"  # PostgreSQL's SQLSTATE for "deadlock detected"
+
+# Advisory-lock namespaces (the first key of pg_advisory_xact_lock(int, int)).
+PRACTITIONER_CALENDAR = 7301
+ROOM_CALENDAR = 7302
+
+
+def _lock_calendars(*, practitioners: Sequence[User], rooms: Sequence[Room | None]) -> None:
+    """Hold the calendars of these practitioners and rooms until the transaction ends.
+
+    Always practitioners before rooms, each by id: two writers never hold one each
+    while waiting for the other. Taking the same lock again in one transaction is free.
+    """
+    keys = sorted(
+        {(PRACTITIONER_CALENDAR, u.pk) for u in practitioners}
+        | {(ROOM_CALENDAR, r.pk) for r in rooms if r is not None}
+    )
+    with connection.cursor() as cursor:
+        for namespace, pk in keys:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [namespace, pk])
+
+
+def _is_deadlock(exc: OperationalError) -> bool:
+    return getattr(exc.__cause__, "pgcode", None) == DEADLOCK_DETECTED
+
+
 def _save(instance, **kwargs) -> None:
-    """Save inside a savepoint so a constraint violation leaves the transaction usable."""
-    try:
-        with transaction.atomic():
-            instance.save(**kwargs)
-    except IntegrityError as exc:
-        raise _integrity_error(exc) from exc
+    """Save inside a savepoint so a constraint violation leaves the transaction usable.
+
+    A deadlock (a writer that bypassed `_lock_calendars`) is retried once: the other
+    transaction has gone ahead meanwhile, so the retry either saves or meets its
+    appointment and is refused in words.
+    """
+    for attempt in (1, 2):
+        try:
+            with transaction.atomic():
+                instance.save(**kwargs)
+            return
+        except IntegrityError as exc:
+            raise _integrity_error(exc) from exc
+        except OperationalError as exc:
+            if not _is_deadlock(exc) or attempt == 2:
+                raise
 
 
 def _prefixed(exc: SchedulingError, sequence: int | None) -> SchedulingError:
@@ -243,6 +286,7 @@ def appointment_book(
         ends_at = starts_at + timedelta(minutes=minutes)
     placement = Placement(None, practitioner, location, room, starts_at, ends_at, course, sequence)
     with transaction.atomic():
+        _lock_calendars(practitioners=[practitioner], rooms=[room])
         _check_basics(placement)
         _check_slot(placement, exclude_ids=())
         reason = ""
@@ -393,6 +437,7 @@ def course_sessions_book(
     duration = timedelta(minutes=course.protocol.session_minutes)
     booked = []
     with transaction.atomic():
+        _lock_calendars(practitioners=[course.practitioner], rooms=[course.room])
         positions = _course_positions(course, exclude_ids=(), planned={})
         clash = sorted(set(positions) & set(planned))
         if clash:
@@ -542,6 +587,9 @@ def _reschedule(*, moves: Sequence[Move], by: User | None, override_reason: str)
                 a.sequence,
             )
         )
+    _lock_calendars(
+        practitioners=[p.practitioner for p in placements], rooms=[p.room for p in placements]
+    )
     positions_by_course: dict[int, dict[int, datetime]] = {}
     for p in placements:
         if p.course is not None and p.sequence is not None:

@@ -197,3 +197,102 @@ def test_two_dispatchers_at_once_deliver_each_message_once(settings):
         assert len(received) == 120
         assert sorted(received) == sorted(str(i) for i in ids)
         assert OutboundMessage.objects.filter(state=State.SENT).count() == 120
+
+
+# --- the same message every time, queued once ------------------------------
+
+
+def test_message_id_is_derived_from_the_row():
+    assert (
+        outbox_rules.message_id(row_id=42, kind="appointment_reminder", generation=0, domain="c.io")
+        == "<outbox-42-appointment_reminder@c.io>"
+    )
+    assert (
+        outbox_rules.message_id(row_id=42, kind="appointment_reminder", generation=2, domain="c.io")
+        == "<outbox-42-appointment_reminder.2@c.io>"
+    )
+    assert outbox_rules.sender_domain("Mesoclinic <Hello@Clinic.Example>") == "clinic.example"
+    assert outbox_rules.sender_domain("noreply@clinic.example") == "clinic.example"
+
+
+@pytest.mark.django_db
+def test_a_resend_after_a_crash_is_the_same_email(noon, smtp, settings):
+    """The server accepted the email, the worker died before marking the row: the
+    recovered row sends again with the same Message-ID, so the patient sees one."""
+    settings.DEFAULT_FROM_EMAIL = "Clinic <hello@clinic.example>"
+    message = schedule(PatientFactory(), noon - timedelta(minutes=1))
+    assert outbox.deliver(ids=[message.pk])["sent"] == 1
+    # What the crash leaves behind: the row still "sending", claimed long ago.
+    OutboundMessage.objects.filter(pk=message.pk).update(
+        state=State.SENDING, claimed_at=timezone.now() - timedelta(hours=1)
+    )
+    assert outbox.recover_stuck(now=timezone.now()) == 1
+    assert outbox.deliver(ids=[message.pk])["sent"] == 1
+    first, second = smtp.messages
+    assert first["Message-ID"] == second["Message-ID"]
+    assert first["Message-ID"] == f"<outbox-{message.pk}-{outbox_kinds.KIND}@clinic.example>"
+    # Staff sending it again on purpose is a new email, not dropped as a copy.
+    message.refresh_from_db()
+    outbox.message_resend(message=message)
+    assert outbox.deliver(ids=[message.pk])["sent"] == 1
+    assert smtp.messages[2]["Message-ID"] == (
+        f"<outbox-{message.pk}-{outbox_kinds.KIND}.1@clinic.example>"
+    )
+
+
+@pytest.fixture
+def queued(monkeypatch):
+    """What the dispatcher hands to the broker, batch by batch."""
+    from mesoclinic.core import tasks
+
+    batches: list[list[int]] = []
+    monkeypatch.setattr(tasks.deliver_messages, "delay", batches.append)
+    return batches
+
+
+@pytest.mark.django_db
+def test_the_dispatcher_queues_each_due_id_once(noon, queued, monkeypatch):
+    from mesoclinic.core import tasks
+
+    monkeypatch.setattr(tasks, "BATCH", 4)
+    ids = [schedule(p, noon - timedelta(minutes=1)).pk for p in PatientFactory.create_batch(10)]
+    later = schedule(PatientFactory(), noon + timedelta(hours=1))
+    assert tasks.dispatch_due_messages() == 10
+    assert tasks.dispatch_due_messages() == 0  # the next minute: all still queued
+    assert [len(b) for b in queued] == [4, 4, 2]
+    assert sorted(i for b in queued for i in b) == sorted(ids)
+    assert later.pk not in {i for b in queued for i in b}
+
+
+@pytest.mark.django_db
+def test_in_flight_and_queued_rows_are_not_queued_again_until_they_wait_again(noon):
+    patients = PatientFactory.create_batch(3)
+    first, second, third = (schedule(p, noon - timedelta(minutes=1)) for p in patients)
+    now = timezone.now()
+    assert outbox.mark_queued(now=now) == sorted([first.pk, second.pk, third.pk])
+    assert outbox.claim(ids=[first.pk], now=now) == [first.pk]  # a worker holds it
+    assert outbox.mark_queued(now=now) == []
+    # A row whose mark is cleared (see the retry test below) is queued at the next dispatch.
+    OutboundMessage.objects.filter(pk=second.pk).update(queued_at=None)
+    assert outbox.mark_queued(now=now) == [second.pk]
+    # Re-timing a waiting message clears the mark.
+    schedule(patients[2], noon - timedelta(seconds=30))
+    assert outbox.mark_queued(now=timezone.now()) == [third.pk]
+    # Past the lease, the broker is taken to have lost the task: queued once more.
+    later = now + outbox.QUEUED_LEASE + timedelta(seconds=1)
+    assert outbox.mark_queued(now=later) == sorted([second.pk, third.pk])
+    # The worker that held the first died: recovery gives it back, and it is queued again.
+    assert outbox.recover_stuck(now=later) == 1
+    assert outbox.mark_queued(now=later) == [first.pk]
+
+
+@pytest.mark.django_db
+def test_a_failed_attempt_waits_unqueued_for_its_retry(noon, settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 9, 1
+    message = schedule(PatientFactory(), noon - timedelta(minutes=1))
+    assert outbox.mark_queued(now=timezone.now()) == [message.pk]
+    assert outbox.deliver(ids=[message.pk])["retry"] == 1
+    message.refresh_from_db()
+    assert message.queued_at is None and message.state == State.PENDING
+    assert outbox.mark_queued(now=message.due_at) == [message.pk]

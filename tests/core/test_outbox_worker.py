@@ -12,7 +12,11 @@ from django.utils import timezone
 from mesoclinic.celery import app
 from mesoclinic.core import outbox
 from mesoclinic.core.models import OutboundMessage
-from mesoclinic.core.tasks import dispatch_due_messages
+from mesoclinic.core.tasks import (
+    deliver_messages,
+    dispatch_due_messages,
+    recover_stuck_messages,
+)
 from tests.factories import PatientFactory
 from tests.support import outbox_kinds
 from tests.support.smtp import SMTPSink, free_port
@@ -86,6 +90,12 @@ def test_worker_killed_mid_batch_loses_nothing_and_duplicates_at_most_the_one_in
         received = sink.recorder.ids()
         assert set(received) == set(map(str, ids))
         assert len(received) - len(set(received)) <= 1
+        # The one allowed re-send is the same email: one Message-ID per row.
+        message_ids: dict[str, set[str]] = {}
+        for email in sink.messages:
+            message_ids.setdefault(email["X-Mesoclinic-Message"], set()).add(email["Message-ID"])
+        assert all(len(found) == 1 for found in message_ids.values())
+        assert len({found.pop() for found in message_ids.values()}) == 40
 
 
 @pytest.mark.skipif(shutil.which("redis-server") is None, reason="needs the redis-server binary")
@@ -142,3 +152,42 @@ def test_redis_restart_loses_no_message(queue, tmp_path):
         redis.kill()
         redis.wait()
     assert settings.CELERY_TASK_ACKS_LATE
+
+
+def test_the_stuck_row_sweeper_does_not_wait_behind_deliveries(queue):
+    """A long line of deliveries is queued before the sweeper; one solo worker still
+    runs the sweeper before the line is through (it has a queue of its own)."""
+    ids = due_messages(120)
+    stuck = due_messages(1)[0]
+    OutboundMessage.objects.filter(pk=stuck).update(
+        state=State.SENDING, claimed_at=timezone.now() - timedelta(hours=1)
+    )
+    with app.connection_for_write() as conn:
+        for start in range(0, len(ids), 4):
+            deliver_messages.apply_async(
+                args=[ids[start : start + 4]], connection=conn, queue=queue
+            )
+        recover_stuck_messages.apply_async(connection=conn, queue=f"{queue}-control")
+    with (
+        SMTPSink(delay=0.02) as sink,
+        Worker(broker_url=None, smtp_port=sink.port, extra_env={"CELERY_QUEUE": queue}),
+    ):
+        assert wait_until(
+            lambda: OutboundMessage.objects.filter(pk=stuck, state=State.PENDING).exists(),
+            timeout=90,
+        )
+        # Recovered while most of the 30 delivery tasks were still waiting in line.
+        assert sent_count() < len(ids) // 2
+        assert wait_until(lambda: sent_count() == len(ids), timeout=120)
+
+
+def test_routing_sends_beat_tasks_to_the_control_queue():
+    routes = settings.CELERY_TASK_ROUTES
+    control = settings.CELERY_CONTROL_QUEUE
+    assert routes[dispatch_due_messages.name]["queue"] == control
+    assert routes[recover_stuck_messages.name]["queue"] == control
+    # A worker started without -Q consumes both queues.
+    assert {q.name for q in app.amqp.queues.values()} >= {
+        settings.CELERY_TASK_DEFAULT_QUEUE,
+        control,
+    }

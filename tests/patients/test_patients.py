@@ -289,12 +289,9 @@ def test_query_counts_do_not_grow_with_patients(practitioner_client):
     large = counts()
     assert large == small, (small, large)
     assert small["list"] <= 4 and small["search"] <= 4
-    # Later issues add panels to the patient page (sessions, consents, billing), each a
-    # constant number of queries; the page stays well under this ceiling. The timeline
-    # across apps adds 7 for a practitioner (consents; appointments, moves, courses;
-    # signed charts, amendments, adverse events): 16 -> 23. Front desk is 23 too (billing's
-    # three instead of the charts'), a manager 30 (tests/patients/test_timeline.py).
-    assert small["detail"] <= 25
+    # The panels and the timeline share one read per app (issue 17): at most 12 for
+    # every role (tests/patients/test_timeline.py counts each role with a long history).
+    assert small["detail"] <= 12
 
 
 @pytest.mark.parametrize(

@@ -239,7 +239,41 @@ def test_patient_page_queries_do_not_grow_with_history(
             assert client.get(url, params or {}).status_code == 200
         return len(queries)
 
+    letters(patient, "a")
     small = count(), count({"timeline": "all"})
     story(patient, catalogue, practitioner, frontdesk, rounds=6, slot=1)
+    for n in range(12):
+        letters(patient, f"b{n}")
     large = count(), count({"timeline": "all"})
     assert small == large
+    # Issue 17: at most 12 for every role (session, user with roles, patient,
+    # screenings, audit row, consents, appointments, courses, messages, and for front
+    # office quotes, invoices and purchases).
+    assert max(small) <= 12, small
+
+
+def letters(patient, key):
+    """Messages (a reminder and a reschedule request per appointment) and session
+    documents: what the page's message list and panels read grow too."""
+    from mesoclinic.core import outbox
+    from sessions.charting.models import SessionDocument
+    from sessions.comms.selectors import RESCHEDULE_KIND
+
+    due = timezone.now() - DAY
+    for appointment in Appointment.objects.filter(patient=patient):
+        for kind in ("appointment_reminder", RESCHEDULE_KIND):
+            outbox.message_schedule(
+                kind=kind,
+                subject=appointment,
+                due_at=due,
+                recipient=patient.email,
+                patient=patient,
+                offset_key=key,
+                respect_quiet_hours=False,
+            )
+        if appointment.status == Appointment.Status.COMPLETED:
+            SessionDocument.objects.get_or_create(
+                appointment=appointment,
+                kind=SessionDocument.Kind.AFTERCARE,
+                defaults={"file": f"aftercare/{appointment.public_id}.pdf", "sha256": "0" * 64},
+            )

@@ -39,7 +39,14 @@ def test_booking_moving_and_cancelling_through_the_services_reach_the_timeline(
 
 
 def test_front_desk_gets_no_chart_queries(patient, django_assert_num_queries):
-    with django_assert_num_queries(3):  # appointments, moves, courses
+    # Appointments (with their moves) and courses; charts are not read for front desk.
+    with django_assert_num_queries(2) as desk:
         timeline.timeline_entries_for(patient, roles=frozenset({roles.FRONT_DESK}), limit=30)
-    with django_assert_num_queries(6):  # and signed charts, amendments, adverse events
+    sql = " ".join(q["sql"] for q in desk.captured_queries)
+    assert "sessionchart" not in sql and "adverseevent" not in sql
+    assert "chartamendment" not in sql
+    # Clinical readers: the charts, amendments and adverse events come in the same rows.
+    with django_assert_num_queries(2) as clinical:
         timeline.timeline_entries_for(patient, roles=frozenset({roles.PRACTITIONER}), limit=30)
+    sql = " ".join(q["sql"] for q in clinical.captured_queries)
+    assert "sessionchart" in sql and "adverseevent" in sql and "chartamendment" in sql
