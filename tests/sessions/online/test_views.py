@@ -228,3 +228,28 @@ def test_consent_signed_on_the_phone_then_countersigned(
     signed = SignedConsent.objects.get()
     assert signed.patient_signed_remotely_at == remote.signed_at
     assert signed.patient_signature_sha256 == remote.signature_sha256
+
+
+def test_a_session_that_cannot_fit_is_named_before_anything_is_held(
+    client, face, location, working_practitioner
+):
+    from sessions.scheduling.models import Absence
+
+    from .conftest import local
+
+    # Away for the whole of session 2's window after a first session on 9 March.
+    Absence.objects.create(
+        practitioner=working_practitioner,
+        starts_at=local(datetime.date(2026, 3, 10), 0),
+        ends_at=local(datetime.date(2026, 5, 1), 0),
+    )
+    start(client, face, location)
+    screen(client)
+    first = local(datetime.date(2026, 3, 9), 10)
+    slot = f"{working_practitioner.pk}|{first.isoformat()}"
+    assert client.post(reverse("book:times"), {"slot": slot})["Location"] == reverse("book:plan")
+    plan = client.get(reverse("book:plan"))
+    assert b"No free time for session 2" in plan.content
+    assert b"Hold these times" not in plan.content
+    client.post(reverse("book:plan"))
+    assert not Hold.objects.exists() and not OnlineBooking.objects.exists()
