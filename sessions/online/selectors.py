@@ -54,10 +54,6 @@ def bookable_protocols(settings: OnlineSettings) -> list[Protocol]:
     )
 
 
-def screening_rules(protocol: Protocol):
-    return rules_for(protocol)
-
-
 def screening_evaluation(
     *, protocol: Protocol, answers, none_apply: bool, today: date
 ) -> questionnaire.Evaluation:
@@ -355,31 +351,6 @@ def recent_bookings(limit: int = 50) -> list[OnlineBooking]:
 def booking_for_staff(public_id) -> OnlineBooking:
     return get_object_or_404(
         OnlineBooking.objects.select_related("patient", "protocol"), public_id=public_id
-    )
-
-
-def online_appointment_ids(appointment_ids) -> set[int]:
-    """Which of these appointments were booked online (a course's sessions or a single one)."""
-    ids = list(appointment_ids)
-    if not ids:
-        return set()
-    return set(
-        Appointment.objects.filter(pk__in=ids)
-        .filter(Q(online_booking__isnull=False) | Q(course__online_booking__isnull=False))
-        .values_list("pk", flat=True)
-    )
-
-
-def online_patient_ids(patient_ids) -> set[int]:
-    ids = list(patient_ids)
-    return (
-        set(
-            OnlineBooking.objects.filter(patient_id__in=ids, status=OnlineBooking.Status.BOOKED)
-            .values_list("patient_id", flat=True)
-            .distinct()
-        )
-        if ids
-        else set()
     )
 
 
