@@ -20,10 +20,12 @@ from sessions.online.models import (
     Hold,
     OnlineBooking,
     OnlineSettings,
+    RemoteConsent,
 )
 from sessions.scheduling.models import Appointment, Location, WorkingHours
 from tests.conftest import make_user
 from tests.e2e.conftest import CSP_LISTENER, is_csp_violation
+from tests.e2e.test_charting_journey import draw
 from tests.support.smtp import SMTPSink
 
 pytestmark = pytest.mark.e2e
@@ -189,12 +191,16 @@ def test_a_patient_books_a_whole_course_on_a_phone(phone, clinic, settings):
     local = timezone.localtime(sessions[1].starts_at)
     assert f"{local:%H:%M}" in moved
 
-    # The consent to read and sign on the phone, from the booked page's link (signing itself
-    # is tested through the test client: tests/sessions/online/test_views.py).
+    # The consent, read and signed with a finger on the phone from the booked page's link.
     page.get_by_role("link", name="Read and sign the consent form").click()
     page.get_by_test_id("consent-text").wait_for()
     accessible_on_a_phone(page)
-    assert page.get_by_test_id("patient-pad").is_visible()
+    draw(page, "patient-pad", seed=1)
+    page.get_by_label("I have read this consent and agree").check()
+    page.get_by_role("button", name="Sign").click()
+    page.get_by_test_id("consent-signed").wait_for()
+    accessible_on_a_phone(page)
+    assert RemoteConsent.objects.filter(patient=sessions[0].patient).count() == 1
 
 
 def test_a_relative_contraindication_is_routed_to_a_consultation(phone, clinic):
