@@ -1,6 +1,7 @@
-"""Pages patients reach from signed links in emails: no login, one action each."""
+"""Pages patients reach from signed links in emails: no login, one action each; and the
+public online booking site (`booking_urlpatterns`, included at /book/)."""
 
-from django.urls import path
+from django.urls import include, path
 
 from mesoclinic.records import views as records_views
 from patients import views as patient_views
@@ -25,3 +26,6 @@ urlpatterns = [
         name="subject_access_download",
     ),
 ]
+
+# The public booking site (sessions.online), no login.
+booking_urlpatterns = [path("", include("sessions.online.urls"))]

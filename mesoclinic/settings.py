@@ -252,6 +252,23 @@ else:
         "processed_folder": str(_broker_dir / "processed"),
         "store_processed": False,
     }
+# The cache: rate limits of the public booking site (django-ratelimit) count in Redis,
+# shared by every web process; without Redis (the embedded default, one machine) each
+# process counts on its own.
+CACHES = {
+    "default": (
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="mesoclinic"),
+        }
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+# Online booking: POSTs allowed per client address, and per email address.
+ONLINE_BOOKING_RATE_IP = env.str("ONLINE_BOOKING_RATE_IP", default="60/10m")
+ONLINE_BOOKING_RATE_EMAIL = env.str("ONLINE_BOOKING_RATE_EMAIL", default="10/h")
 # Separate deployments (or test runs) sharing one Redis use their own queue.
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="celery")
 # Beat's outbox dispatcher and stuck-row sweeper have a queue of their own, which every

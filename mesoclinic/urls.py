@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from mesoclinic import views
+from mesoclinic import public_urls, views
 from mesoclinic.core import views as core_views
 from mesoclinic.core.accounts import views as account_views
 from mesoclinic.core.forms import ClinicPasswordResetForm
@@ -33,12 +33,14 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("patients/", include("patients.urls")),
     path("protocols/", include("protocols.urls")),
+    path("schedule/online/", include("sessions.online.staff_urls")),
     path("schedule/", include("sessions.scheduling.urls")),
     path("charts/", include("sessions.charting.urls")),
     path("billing/", include("billing.urls")),
     path("records/", include("mesoclinic.records.urls")),
     path("fhir/", include("mesoclinic.records.fhir_urls")),
     path("p/", include("mesoclinic.public_urls")),
+    path("book/", include(public_urls.booking_urlpatterns)),
     path("messages/", include("mesoclinic.core.outbox_urls")),
     # Staff sign in through our login (password, then the second factor), never the admin's.
     path("admin/login/", account_views.admin_login),

@@ -7,6 +7,7 @@ from mesoclinic.core import outbox, panels, roles
 from patients.selectors import signed_consents
 from sessions.charting import selectors as charting_selectors
 from sessions.comms import selectors as comms_selectors
+from sessions.online import selectors as online_selectors
 from sessions.patient_record import patient_record
 from sessions.scheduling import selectors
 
@@ -49,6 +50,26 @@ def patient_session_documents(request, *, patient) -> dict:
     }
 
 
+def patient_online(request, *, patient) -> dict | None:
+    """Online booking on the patient page: a registration to review, deposits due,
+    consents signed on the patient's phone (countersigned at the visit)."""
+    # Only a patient with an appointment booked online can have any of it: the record is
+    # read once for the page already, so every other patient's page pays nothing more.
+    if not any(a.booked_online for a in _record(request, patient).appointments):
+        return None
+    has_review, has_bookings, has_remote = online_selectors.online_traces(patient)
+    if not (has_review or has_bookings or has_remote):
+        return None
+    return {
+        "patient": patient,
+        "review": online_selectors.patient_review(patient) if has_review else None,
+        "bookings": online_selectors.patient_bookings(patient) if has_bookings else [],
+        "remote": online_selectors.remote_consents_of(patient) if has_remote else [],
+        "clinical": roles.has_role(request.user, roles.CLINICAL),
+        "front_office": roles.has_role(request.user, roles.FRONT_OFFICE),
+    }
+
+
 def todays_sessions(request) -> dict:
     """A practitioner sees their own day; front desk and managers the whole clinic's."""
     user = request.user
@@ -64,6 +85,7 @@ def register() -> None:
     panels.PATIENT_PAGE.extend(
         [
             panels.Panel("sessions/_patient_requests.html", patient_requests),
+            panels.Panel("online/_patient_panel.html", patient_online),
             panels.Panel("sessions/_patient_courses.html", patient_courses),
             panels.Panel(
                 "sessions/_chart_patient_panel.html",

@@ -18,7 +18,7 @@ CONSENT = "online-consent"
 SCREENING = "online-screening"
 
 
-def verify_url(booking, *, hold_minutes: int) -> str:
+def verify_url(booking) -> str:
     return links.absolute_url("book:verify", action=VERIFY, object_id=booking.pk)
 
 

@@ -17,14 +17,13 @@ def online_verify(message):
         return None
     if booking.expires_at <= timezone.now():
         return None
-    settings = selectors.current_settings()
     return emails.build(
         "online_verify",
         to=[booking.email],
         context={
             "booking": booking,
             "holds": [timezone.localtime(h.starts_at) for h in selectors.booking_holds(booking)],
-            "verify_url": links.verify_url(booking, hold_minutes=settings.hold_minutes),
+            "verify_url": links.verify_url(booking),
             "expires_local": timezone.localtime(booking.expires_at),
         },
     )

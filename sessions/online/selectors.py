@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.contrib.auth.models import User
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -52,10 +52,6 @@ def bookable_protocols(settings: OnlineSettings) -> list[Protocol]:
         .prefetch_related("contraindications", "consent_versions")
         .order_by("name")
     )
-
-
-def screening_rules(protocol: Protocol):
-    return rules_for(protocol)
 
 
 def screening_evaluation(
@@ -358,26 +354,33 @@ def booking_for_staff(public_id) -> OnlineBooking:
     )
 
 
-def online_appointment_ids(appointment_ids) -> set[int]:
-    """Which of these appointments were booked online (a course's sessions or a single one)."""
-    ids = list(appointment_ids)
-    if not ids:
-        return set()
-    return set(
-        Appointment.objects.filter(pk__in=ids)
-        .filter(Q(online_booking__isnull=False) | Q(course__online_booking__isnull=False))
-        .values_list("pk", flat=True)
-    )
-
-
-def online_patient_ids(patient_ids) -> set[int]:
-    ids = list(patient_ids)
-    return (
-        set(
-            OnlineBooking.objects.filter(patient_id__in=ids, status=OnlineBooking.Status.BOOKED)
-            .values_list("patient_id", flat=True)
-            .distinct()
+def online_traces(patient: Patient) -> tuple[bool, bool, bool]:
+    """Whether the patient has an online registration, an online booking and a consent
+    signed on their phone: one query, so most patients' pages pay one query for it."""
+    row = (
+        Patient.objects.filter(pk=patient.pk)
+        .annotate(
+            review=Exists(OnlinePatientReview.objects.filter(patient=OuterRef("pk"))),
+            booked=Exists(
+                OnlineBooking.objects.filter(
+                    patient=OuterRef("pk"), status=OnlineBooking.Status.BOOKED
+                )
+            ),
+            remote=Exists(RemoteConsent.objects.filter(patient=OuterRef("pk"))),
         )
-        if ids
-        else set()
+        .values_list("review", "booked", "remote")
+        .first()
     )
+    return row or (False, False, False)
+
+
+def patient_bookings(patient: Patient) -> list[OnlineBooking]:
+    return list(
+        OnlineBooking.objects.filter(patient=patient, status=OnlineBooking.Status.BOOKED)
+        .select_related("policy", "protocol")
+        .order_by("-verified_at")
+    )
+
+
+def patient_review(patient: Patient) -> OnlinePatientReview | None:
+    return OnlinePatientReview.objects.filter(patient=patient).first()

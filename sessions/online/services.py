@@ -405,6 +405,7 @@ def booking_verify(
                         starts=starts,
                         by=None,
                         notes="Booked online.",
+                        booked_online=True,
                     )
                     booking.course = course
                 else:
@@ -417,6 +418,7 @@ def booking_verify(
                         kind=Appointment.Kind.CONSULTATION,
                         by=None,
                         notes="Booked online.",
+                        booked_online=True,
                     )
         except ValidationError as exc:
             raise OnlineError(

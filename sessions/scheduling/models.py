@@ -308,6 +308,8 @@ class Appointment(models.Model):
         "reason for booking beyond the maximum interval", max_length=300, blank=True
     )
     notes = models.CharField(max_length=500, blank=True)
+    # The patient booked it themselves on the public site (sessions.online).
+    booked_online = models.BooleanField(default=False)
     confirmed_at = models.DateTimeField(null=True, blank=True)
     checked_in_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)

@@ -319,6 +319,7 @@ CALENDAR_EVENT_FIELDS = (
     "patient__first_name",
     "patient__last_name",
     "course__public_id",
+    "booked_online",
 )
 
 

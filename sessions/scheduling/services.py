@@ -258,6 +258,7 @@ def appointment_book(
     override_reason: str = "",
     notes: str = "",
     booking_messages: bool = True,
+    booked_online: bool = False,
 ) -> Appointment:
     """Book one appointment after every rule has been checked.
 
@@ -310,6 +311,7 @@ def appointment_book(
             ends_at=ends_at,
             override_reason=reason,
             notes=notes,
+            booked_online=booked_online,
             created_by=by,
         )
         _save(appointment)
@@ -424,6 +426,7 @@ def course_sessions_book(
     starts: Sequence[tuple[int, datetime]],
     by: User | None,
     override_reason: str = "",
+    booked_online: bool = False,
 ) -> list[Appointment]:
     """Book several sessions of a course at once: all of them, or none.
 
@@ -481,6 +484,7 @@ def course_sessions_book(
                     override_reason=override_reason,
                     by=by,
                     booking_messages=False,
+                    booked_online=booked_online,
                 )
             )
         hooks.run(hooks.COURSE_BOOKED, appointments=booked)
@@ -500,6 +504,7 @@ def course_book(
     override_reason: str = "",
     notes: str = "",
     screening_acknowledged: bool = False,
+    booked_online: bool = False,
 ) -> TreatmentPlan:
     """Create the course and book every session in one step: all or nothing.
 
@@ -537,6 +542,7 @@ def course_book(
             starts=list(enumerate(sorted(starts), start=1)),
             by=by,
             override_reason=override_reason,
+            booked_online=booked_online,
         )
         if screening.stands_in_the_way:
             audit.record(

@@ -359,6 +359,8 @@ def event_json(a: Appointment, *, url: str) -> dict:
     what = a.protocol.name if a.protocol_id else "Consultation"
     if a.sequence and a.course_id:
         what += f" ({a.sequence})"
+    if a.booked_online:
+        what += " · booked online"
     return {
         "id": str(a.public_id),
         "title": f"{title} · {what}",
@@ -366,7 +368,7 @@ def event_json(a: Appointment, *, url: str) -> dict:
         "end": _local(a.ends_at).replace(tzinfo=None).isoformat(),
         "backgroundColor": _colour(a.protocol_id),
         "borderColor": _colour(a.protocol_id),
-        "classNames": [f"st-{a.status}"],
+        "classNames": [f"st-{a.status}"] + ["booked-online"] * a.booked_online,
         "editable": a.is_upcoming,
         "extendedProps": {
             "practitioner": str(a.practitioner_id),

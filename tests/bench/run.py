@@ -38,6 +38,7 @@ SUITES = [
     "tests.bench.patients_bench",
     "tests.bench.reminders_bench",
     "tests.bench.sessions_bench",
+    "tests.bench.online_bench",
     "tests.bench.pdf_bench",
     "tests.bench.billing_bench",
     "tests.bench.records_bench",

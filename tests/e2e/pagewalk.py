@@ -125,6 +125,14 @@ def pages_for(column: str | None, kwargs) -> list[WalkedPage]:
     return found
 
 
+# The public booking site's signed links (sessions.online.links), to the sample booking.
+ONLINE_LINKS = {
+    "book:verify": "online-verify",
+    "book:consent": "online-consent",
+    "book:screening_update": "online-screening",
+}
+
+
 def public_url(name: str) -> str | None:
     """A valid signed link for each public page (the sample appointment or consent)."""
     from patients import links as patient_links
@@ -158,6 +166,15 @@ def public_url(name: str) -> str | None:
 
         return reverse(name, kwargs={"feed_token": CalendarFeed.objects.first().token})
     elif name == "healthz":
+        return reverse(name)
+    elif name == "book:plan_session":
+        return reverse(name, kwargs={"sequence": 1})
+    elif name in ONLINE_LINKS:
+        from sessions.online.models import OnlineBooking
+
+        booking = OnlineBooking.objects.filter(status="booked").first()
+        token = core_links.make_token(ONLINE_LINKS[name], booking.pk)
+    elif name.startswith("book:"):
         return reverse(name)
     else:
         raise AssertionError(f"add a signed link for the public page {name}")

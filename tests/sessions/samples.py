@@ -65,7 +65,9 @@ def sample_kwargs(patient, catalogue) -> dict:
         ends_at=start + datetime.timedelta(hours=1),
     )
     feed = CalendarFeed.objects.create(practitioner=doctor)
+    online = _online_samples(patient, protocol, location, doctor)
     return {
+        **online,
         "appointment_id": appointment.public_id,
         "course_id": course.public_id,
         "location_id": location.public_id,
@@ -74,4 +76,36 @@ def sample_kwargs(patient, catalogue) -> dict:
         "absence_id": absence.public_id,
         "closure_id": closure.public_id,
         "feed_token": feed.token,
+    }
+
+
+def _online_samples(patient, protocol, location, doctor) -> dict:
+    """An online booking (booked) and a consent signed on the patient's phone."""
+    from protocols.services import current_consent
+    from sessions.online.models import OnlineBooking, OnlinePatientReview, RemoteConsent
+
+    now = timezone.now()
+    booking = OnlineBooking.objects.create(
+        kind="course",
+        protocol=protocol,
+        location=location,
+        practitioner=doctor,
+        status="booked",
+        patient=patient,
+        expires_at=now,
+        email=patient.email,
+    )
+    OnlinePatientReview.objects.create(patient=patient, booking=booking)
+    remote = RemoteConsent.objects.create(
+        patient=patient,
+        protocol=protocol,
+        consent_version=current_consent(protocol),
+        text_sha256="0" * 64,
+        signature_png=b"png",
+        signature_sha256="0" * 64,
+    )
+    return {
+        "online_booking_id": booking.public_id,
+        "remote_consent_id": remote.public_id,
+        "sequence": 1,
     }

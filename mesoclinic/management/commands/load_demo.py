@@ -13,6 +13,7 @@ from billing.demo import load_demo_billing
 from mesoclinic.core import roles
 from patients.models import Patient, Screening
 from sessions.charting.demo import load_demo_charting
+from sessions.online.demo import load_demo_online
 from sessions.scheduling.demo import load_demo_schedule
 
 DEMO_USERS = (
@@ -124,4 +125,5 @@ class Command(BaseCommand):
             load_demo_schedule(users=users, password=password)
             load_demo_billing(users=users)
             load_demo_charting(users=users)
+            load_demo_online(users=users)
         self.stdout.write(self.style.SUCCESS("Demo data ready."))

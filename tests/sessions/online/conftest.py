@@ -67,3 +67,13 @@ def give_details(booking, policy, *, email="ann@example.com", dob=datetime.date(
         policy=policy,
         ip="203.0.113.9",
     )
+
+
+@pytest.fixture(autouse=True)
+def _own_rate_limit_counters(settings):
+    """Each test counts its rate limits under its own cache prefix."""
+    import uuid
+
+    caches = {alias: dict(config) for alias, config in settings.CACHES.items()}
+    caches["default"]["KEY_PREFIX"] = f"test-{uuid.uuid4().hex}"
+    settings.CACHES = caches

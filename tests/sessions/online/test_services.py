@@ -222,3 +222,20 @@ def test_nothing_is_recorded_when_a_time_is_lost_before_the_link_is_used(
     assert Appointment.objects.count() == 1
     assert not Screening.objects.exists()
     assert NO
+
+
+def test_the_bench_functions_run_on_a_small_clinic(
+    online, policy, face, location, working_practitioner
+):
+    """A smoke run of tests/bench/online_bench.py's measure (no timing is asserted)."""
+    from tests.bench import online_bench
+    from tests.bench.run import percentile
+
+    ctx = {"percentile": percentile, "locations": [location]}
+    figures = online_bench.measure(ctx, samples=3)
+    assert set(figures) == {
+        "online_slots_p95_ms",
+        "online_propose_course_p95_ms",
+        "online_book_p95_ms",
+    }
+    assert not OnlineBooking.objects.exists()  # every sample rolled back
