@@ -48,8 +48,17 @@ def _may_email(patient: Patient, *, marketing: bool = False, care_document: bool
     return care_document or patient.preferred_channel == Patient.Channel.EMAIL
 
 
+def _appointment(message) -> Appointment | None:
+    """The message's appointment, as loaded for the outbox's batch."""
+    return outbox.subject_of(message, comms_selectors.appointment_for_message)
+
+
+# The kinds about one appointment: the outbox loads a batch's appointments in one query.
+BY_APPOINTMENT = {"subjects": comms_selectors.appointments_for_messages}
+
+
 def _upcoming(message) -> Appointment | None:
-    appointment = comms_selectors.appointment_for_message(message.subject_id)
+    appointment = _appointment(message)
     if appointment is None or not appointment.is_upcoming:
         return None
     if appointment.starts_at <= timezone.now() or not _may_email(appointment.patient):
@@ -114,7 +123,7 @@ def _ics_attachment(appointments, name: str = "appointment.ics") -> emails.Attac
 
 def _course_step(message) -> list[Appointment]:
     """The upcoming sessions a course confirmation (key "course:...") covers."""
-    anchor = comms_selectors.appointment_for_message(message.subject_id)
+    anchor = _appointment(message)
     if anchor is None or not _may_email(anchor.patient):
         return []
     now = timezone.now()
@@ -123,7 +132,7 @@ def _course_step(message) -> list[Appointment]:
     ]
 
 
-@outbox.builder("booking_confirmation")
+@outbox.builder("booking_confirmation", **BY_APPOINTMENT)
 def booking_confirmation(message):
     if message.offset_key.startswith(reminders.COURSE_KEY_PREFIX):
         sessions = _course_step(message)
@@ -162,7 +171,7 @@ def booking_confirmation(message):
     )
 
 
-@outbox.builder(reminders.MOVED_KIND)
+@outbox.builder(reminders.MOVED_KIND, **BY_APPOINTMENT)
 def appointment_moved(message):
     appointment = _upcoming(message)
     if appointment is None:
@@ -175,7 +184,7 @@ def appointment_moved(message):
     )
 
 
-@outbox.builder("precare")
+@outbox.builder("precare", **BY_APPOINTMENT)
 def precare(message):
     course_step = message.offset_key.startswith(reminders.COURSE_KEY_PREFIX)
     if course_step:
@@ -199,7 +208,7 @@ def precare(message):
     )
 
 
-@outbox.builder("appointment_reminder")
+@outbox.builder("appointment_reminder", **BY_APPOINTMENT)
 def appointment_reminder(message):
     appointment = _upcoming(message)
     if appointment is None:

@@ -34,6 +34,18 @@ UNUSED_IN_MESSAGES = (
 )
 
 
+def appointments_for_messages(appointment_ids: list[int]) -> dict[int, Appointment]:
+    """appointment_for_message for a batch of messages: one query."""
+    return {
+        a.pk: a
+        for a in Appointment.objects.select_related(
+            "patient", "protocol", "practitioner", "location"
+        )
+        .defer(*UNUSED_IN_MESSAGES)
+        .filter(pk__in=appointment_ids)
+    }
+
+
 def appointment_for_message(appointment_id: int) -> Appointment | None:
     """One query with what an email or a link page shows (every reminder runs it).
 

@@ -542,21 +542,29 @@ def appointment_create(request):
     )
 
 
-def _lifecycle_actions(request, a: Appointment) -> list[tuple[str, str, str]]:
+def _lifecycle_actions(request, a: Appointment) -> tuple[list, list]:
+    """The status buttons, and the ones that need an override now: (code, label, problem)."""
     clinical = roles.has_role(request.user, roles.CLINICAL)
     allowed = services.TRANSITIONS[a.status]
-    actions = []
+    problems = selectors.timing_problems(a, now=timezone.now())
+    actions, overrides = [], []
     if Status.CONFIRMED in allowed:
         actions.append(("confirm", "Confirm", "outline-primary"))
     if Status.CHECKED_IN in allowed:
-        actions.append(("check_in", "Check in", "primary"))
+        if problems["check_in"]:
+            overrides.append(("check_in", "Check in anyway", problems["check_in"]))
+        else:
+            actions.append(("check_in", "Check in", "primary"))
     if Status.IN_TREATMENT in allowed and clinical:
         actions.append(("start", "Start treatment", "primary"))
     if Status.COMPLETED in allowed and clinical:
-        actions.append(("complete", "Complete", "success"))
+        if problems["complete"]:
+            overrides.append(("complete", "Complete anyway", problems["complete"]))
+        else:
+            actions.append(("complete", "Complete", "success"))
     if Status.NO_SHOW in allowed and a.starts_at <= timezone.now():
         actions.append(("no_show", "Did not come", "outline-danger"))
-    return actions
+    return actions, overrides
 
 
 @roles.role_required(roles.STAFF)
@@ -578,12 +586,14 @@ def appointment_detail(request, appointment_id, move_form=None, cancel_form=None
         },
     )
     course_sessions = selectors.course_sessions(a.course) if a.course_id else []
+    actions, overrides = _lifecycle_actions(request, a)
     return render(
         request,
         "sessions/appointment_detail.html",
         {
             "a": a,
-            "actions": _lifecycle_actions(request, a),
+            "actions": actions,
+            "overrides": overrides,
             "chart_open": (
                 (a.is_chartable or (a.is_treatment and a.status == Status.COMPLETED))
                 and roles.has_role(request.user, roles.CLINICAL)
@@ -701,7 +711,11 @@ def appointment_status(request, appointment_id):
                 "complete": services.appointment_complete,
                 "no_show": services.appointment_no_show,
             }[action]
-            service(appointment=a, by=request.user)
+            if action in ("check_in", "complete"):
+                reason = form.cleaned_data["override_reason"]
+                service(appointment=a, by=request.user, override_reason=reason)
+            else:
+                service(appointment=a, by=request.user)
     except services.SchedulingError as exc:
         messages.error(request, _error_text(exc))
     else:

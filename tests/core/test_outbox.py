@@ -296,3 +296,57 @@ def test_a_failed_attempt_waits_unqueued_for_its_retry(noon, settings):
     message.refresh_from_db()
     assert message.queued_at is None and message.state == State.PENDING
     assert outbox.mark_queued(now=message.due_at) == [message.pk]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_starting_at_once_finds_the_dispatched_rows_unlocked(settings, monkeypatch):
+    """With several worker processes, a batch can start before the dispatcher has
+    finished queueing; its claim must not skip rows the dispatcher still holds."""
+    from mesoclinic.core import tasks
+
+    settings.CLINIC_QUIET_HOURS = ""
+    with SMTPSink() as sink:
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", sink.port
+        ids = [
+            schedule(p, timezone.now() - timedelta(seconds=1)).pk
+            for p in PatientFactory.create_batch(6)
+        ]
+        results = []
+
+        def worker_now(batch):
+            # Another process (its own connection) runs the batch as soon as it is queued.
+            def run():
+                try:
+                    results.append(outbox.deliver(ids=batch)["sent"])
+                finally:
+                    connections.close_all()
+
+            thread = threading.Thread(target=run)
+            thread.start()
+            thread.join()
+
+        monkeypatch.setattr(tasks, "BATCH", 2)
+        monkeypatch.setattr(tasks.deliver_messages, "delay", worker_now)
+        assert tasks.dispatch_due_messages() == 6
+        assert results == [2, 2, 2]
+        assert sorted(sink.recorder.ids()) == sorted(map(str, ids))
+
+
+@pytest.mark.django_db
+def test_a_refused_batch_is_queued_again_at_the_next_dispatch(noon, monkeypatch):
+    from mesoclinic.core import tasks
+
+    ids = [schedule(p, noon - timedelta(minutes=1)).pk for p in PatientFactory.create_batch(4)]
+    handed: list[list[int]] = []
+
+    def broker(batch):
+        if handed:
+            raise ConnectionError("broker down")
+        handed.append(batch)
+
+    monkeypatch.setattr(tasks, "BATCH", 2)
+    monkeypatch.setattr(tasks.deliver_messages, "delay", broker)
+    with pytest.raises(ConnectionError):
+        tasks.dispatch_due_messages()
+    assert outbox.mark_queued(now=timezone.now()) == sorted(ids[2:])

@@ -95,12 +95,18 @@ def sample_chart(kwargs) -> None:
     kwargs["appointment_id"] = appointment.public_id
 
 
+# JSON APIs answer machines, not people: tests/records/test_fhir_api.py covers them.
+NOT_PAGES = ("fhir:",)
+
+
 def pages_for(column: str | None, kwargs) -> list[WalkedPage]:
     """The GET pages `column` (a role column of docs/permissions.md, None for anonymous)
     may open, from the permission matrix."""
     matrix = parse_matrix()
     found = []
     for name, pattern in all_patterns():
+        if name.startswith(NOT_PAGES):
+            continue
         row = matrix[name]
         public = row["Anonymous"] == "public"
         if column is None:
