@@ -1,7 +1,7 @@
 """Billing at clinic scale: quotes compared against every package, invoices issued.
 
 Dataset: one price list over the whole catalogue, a dozen packages (six of them
-applicable to a scalp course), and 20,000 issued invoices from earlier years, so
+applicable to a scalp course), and 20,000 (tier L: 80,000) issued invoices from earlier years, so
 numbering, balances and indexes work against a realistic table.
 """
 
@@ -12,8 +12,10 @@ import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+from tests.bench import tiers
+
 NAME = "billing"
-TARGET_INVOICES = 20_000
+TARGET_INVOICES = tiers.current().invoices
 SAMPLES = 200
 
 

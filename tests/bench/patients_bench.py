@@ -1,4 +1,5 @@
-"""Patients at clinic scale: 60,000 patients with screenings; search and patient page."""
+"""Patients at clinic scale: 60,000 patients (tier L: 250,000) with screenings; search and
+patient page."""
 
 from __future__ import annotations
 
@@ -6,8 +7,9 @@ import random
 import time
 from datetime import date, timedelta
 
+from tests.bench import bulk, tiers
+
 NAME = "patients"
-TARGET_PATIENTS = 60_000
 SAMPLES = 200
 
 FIRST = (
@@ -47,11 +49,12 @@ def generate(ctx: dict) -> None:
     user, _ = User.objects.get_or_create(username="bench-practitioner")
     user.groups.add(Group.objects.get(name=roles.PRACTITIONER))
     ctx["practitioner"] = user
+    target = tiers.current().patients
     existing = Patient.objects.count()
     rng = random.Random(20261122 + existing)
-    batch = 5_000
-    while existing < TARGET_PATIENTS:
-        size = min(batch, TARGET_PATIENTS - existing)
+    batch = 25_000
+    while existing < target:
+        size = min(batch, target - existing)
         patients = []
         for n in range(existing, existing + size):
             first, last = rng.choice(FIRST), rng.choice(LAST)
@@ -66,12 +69,15 @@ def generate(ctx: dict) -> None:
                     consents_to_marketing=rng.random() < 0.3,
                 )
             )
-        created = Patient.objects.bulk_create(patients, batch_size=batch)
+        last_id = Patient.objects.order_by("-id").values_list("id", flat=True).first() or 0
+        bulk.copy_insert(Patient, patients)
+        created = Patient.objects.filter(id__gt=last_id).order_by("id").values_list("id", flat=True)
         today = timezone.localdate()
-        Screening.objects.bulk_create(
+        bulk.copy_insert(
+            Screening,
             [
                 Screening(
-                    patient=p,
+                    patient_id=p,
                     taken_on=today - timedelta(days=rng.randrange(0, 400)),
                     recorded_by=user,
                     smoker=rng.random() < 0.15,
@@ -79,7 +85,6 @@ def generate(ctx: dict) -> None:
                 )
                 for p in created
             ],
-            batch_size=batch,
         )
         existing += size
         print(f"  patients: {existing}", flush=True)

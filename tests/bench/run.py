@@ -1,11 +1,18 @@
 """`make bench`: build a realistic dataset, time the hot pages, write var/bench/latest.json.
 
-Runs against its own database (mesoclinic_bench, or BENCH_DATABASE_URL), so the
-dataset survives between runs and is only topped up. Each suite module under
-tests/bench/ exposes `NAME`, `generate(ctx)` and `measure(ctx) -> dict[str, number]`.
-Figures are printed and merged into var/bench/latest.json (a flat name: number object).
+Runs against its own database (tier M: mesoclinic_bench, or BENCH_DATABASE_URL; tier L:
+mesoclinic_bench_l, or BENCH_DATABASE_URL with "_l" appended), so the dataset survives
+between runs and is only topped up. Each suite module under tests/bench/ exposes
+`NAME`, `generate(ctx)` and `measure(ctx) -> dict[str, number]`. Figures are printed and
+merged into var/bench/latest.json (tier L: latest-L.json), a flat name: number object.
 
-    make bench                                   # every suite
+Before each suite that times staff pages, the floor (tests/bench/floor_urls.py: the
+base layout, same middleware, session and user) is timed too; `floor_p95_ms` is the
+p95 of all its samples and each page figure is also given as `<page>_ratio`, its p95
+over the floor's.
+
+    make bench                                   # every suite, tier M
+    make bench BENCH_TIER=L                      # tier L (tests/bench/tiers.py)
     make bench BENCH_ARGS="sessions_bench"       # only the named suites (the patient
                                                  # dataset they build on is still made)
 """
@@ -24,21 +31,42 @@ import environ
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(BASE_DIR))
+
+from tests.bench import tiers  # noqa: E402 - needs the project on the path
+
 SUITES = [
     "tests.bench.patients_bench",
     "tests.bench.reminders_bench",
     "tests.bench.sessions_bench",
     "tests.bench.pdf_bench",
     "tests.bench.billing_bench",
+    "tests.bench.records_bench",
+    "tests.bench.load_bench",
 ]
-OUT = BASE_DIR / "var" / "bench" / "latest.json"
+TIER = tiers.current()
+OUT = BASE_DIR / "var" / "bench" / TIER.figures
+# Suites that time staff pages: the floor is timed right before each of them.
+PAGE_SUITES = {"patients", "sessions", "billing"}
+FLOOR_SAMPLES = 100
+# Each staff page figure and the name of its ratio to the floor.
+RATIOS = {
+    "patient_search_p95_ms": "patient_search_ratio",
+    "patient_page_p95_ms": "patient_page_ratio",
+    "calendar_week_p95_ms": "calendar_week_ratio",  # page + its event feed: two requests
+    "patient_with_courses_page_p95_ms": "patient_with_courses_page_ratio",
+    "quote_build_p95_ms": "quote_build_ratio",
+}
 
 
 def bench_database_url() -> str:
     if os.environ.get("BENCH_DATABASE_URL"):
-        return os.environ["BENCH_DATABASE_URL"]
+        url = os.environ["BENCH_DATABASE_URL"]
+        if TIER.name == "M":
+            return url
+        parts = urlsplit(url)
+        return urlunsplit(parts._replace(path=f"{parts.path}_{TIER.name.lower()}"))
     parts = urlsplit(os.environ["DATABASE_URL"])
-    return urlunsplit(parts._replace(path="/mesoclinic_bench"))
+    return urlunsplit(parts._replace(path=f"/{TIER.database}"))
 
 
 def ensure_database(url: str) -> None:
@@ -69,6 +97,24 @@ def percentile(values: list[float], pct: float) -> float:
     return ordered[index]
 
 
+def floor_samples(ctx: dict, count: int = FLOOR_SAMPLES) -> list[float]:
+    """Server time of the floor page, ms (the same test client as the page suites)."""
+    from django.test import Client
+
+    from tests.bench.floor_urls import FLOOR_URL
+
+    client = Client()
+    client.force_login(ctx["practitioner"])
+    client.get(FLOOR_URL)  # the first request warms the template
+    times = []
+    for _ in range(count):
+        started = time.perf_counter()
+        response = client.get(FLOOR_URL)
+        times.append((time.perf_counter() - started) * 1000)
+        assert response.status_code == 200, response.status_code
+    return times
+
+
 def chosen_suites(names: list[str]) -> list[str]:
     if not names:
         return SUITES
@@ -93,10 +139,18 @@ def main(argv: list[str]) -> int:
     from django.test.utils import setup_test_environment
 
     setup_test_environment()
+    from django.conf import settings
+    from django.urls import clear_url_caches
+
+    settings.ROOT_URLCONF = "tests.bench.floor_urls"
+    clear_url_caches()
+    print(f"Tier {TIER.name}: database {url.rsplit('/', 1)[-1]}, figures {OUT}", flush=True)
     call_command("migrate", verbosity=0)
     call_command("collectstatic", "--noinput", verbosity=0)
-    ctx: dict = {"percentile": percentile}
-    figures: dict[str, float] = {}
+    ctx: dict = {"percentile": percentile, "tier": TIER}
+    # The machine's load when the run starts and ends: figures move with it.
+    figures: dict[str, float] = {"load_average_start_1m": round(os.getloadavg()[0], 2)}
+    floor: list[float] = []
     if SUITES[0] not in suites:
         # Every suite builds on the patient dataset.
         importlib.import_module(SUITES[0]).generate(ctx)
@@ -104,11 +158,24 @@ def main(argv: list[str]) -> int:
         suite = importlib.import_module(name)
         started = time.perf_counter()
         suite.generate(ctx)
-        print(f"[{suite.NAME}] dataset ready in {time.perf_counter() - started:.1f} s", flush=True)
+        built = time.perf_counter() - started
+        print(f"[{suite.NAME}] dataset ready in {built:.1f} s", flush=True)
+        figures[f"build_{suite.NAME}_s"] = round(built, 1)
+        if suite.NAME in PAGE_SUITES:
+            floor += floor_samples(ctx)
         results = suite.measure(ctx)
         for key, value in results.items():
             print(f"  {key:32s} {value}")
         figures.update(results)
+    if floor:
+        figures["floor_p95_ms"] = round(percentile(floor, 95), 1)
+        for page, ratio in RATIOS.items():
+            if page in figures:
+                figures[ratio] = round(figures[page] / figures["floor_p95_ms"], 2)
+        for key in ["floor_p95_ms", *RATIOS.values()]:
+            if key in figures:
+                print(f"  {key:32s} {figures[key]}")
+    figures["load_average_end_1m"] = round(os.getloadavg()[0], 2)
     OUT.parent.mkdir(parents=True, exist_ok=True)
     previous = json.loads(OUT.read_text()) if OUT.exists() else {}
     OUT.write_text(json.dumps({**previous, **figures}, indent=2, sort_keys=True) + "\n")

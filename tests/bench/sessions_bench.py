@@ -1,8 +1,9 @@
 """Courses and the calendar at clinic scale.
 
-10 locations, 60 practitioners and 170,000 appointments over five years (half past,
-half ahead), a third of them sessions of 3-session courses, for the patients of the
-patients suite. Times the calendar week view (page and its event feed together),
+Tier M: 10 locations, 60 practitioners and 170,000 appointments over five years; tier L:
+25 locations, 150 practitioners and 700,000 appointments over ten years (half past,
+half ahead), about a third of them sessions of 3-session courses, for the patients of
+the patients suite. Times the calendar week view (page and its event feed together),
 course planning, booking a session, and the patient page of a patient with courses.
 """
 
@@ -12,12 +13,15 @@ import random
 import time
 from datetime import datetime, timedelta
 
+from tests.bench import bulk, tiers
+
 NAME = "sessions"
-LOCATIONS = 10
-PRACTITIONERS = 60
-TARGET_APPOINTMENTS = 170_000
-YEARS = 5
-COURSES_PER_PRACTITIONER = 195
+TIER = tiers.current()
+LOCATIONS = TIER.locations
+PRACTITIONERS = TIER.practitioners
+TARGET_APPOINTMENTS = TIER.appointments
+YEARS = TIER.years
+COURSES_PER_PRACTITIONER = TIER.courses_per_practitioner
 SAMPLES = 100
 
 
@@ -175,7 +179,7 @@ def generate(ctx: dict) -> None:
                             status="completed" if start < now else "booked",
                         )
                     )
-            Appointment.objects.bulk_create(rows, batch_size=5000)
+            bulk.copy_insert(Appointment, rows)
             if index % 10 == 9:
                 print(f"  practitioners with appointments: {index + 1}", flush=True)
         with connection.cursor() as cursor:
