@@ -2,6 +2,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from mesoclinic.core import audit, links, message_kinds, outbox, panels, roles, timeline
@@ -50,6 +51,37 @@ def patient_create(request):
     return render(request, "patients/form.html", {"form": form, "creating": True})
 
 
+# What lifts each screening blocker, in the header (the reasons are in the screening card).
+SCREENING_NEXT_STEP = {
+    "missing": "Take a screening before any treatment.",
+    "out_of_date": "Take a new screening before the next treatment.",
+    "blocked": "Review the screening with the patient before any treatment.",
+    "needs_acknowledgement": "A practitioner records a decision before treatment.",
+}
+
+
+def _screening_facts(patient, evaluation, request) -> list[panels.Fact]:
+    """The screening as a blocker in the page's header, as this reader may read it
+    (front desk: the status alone, from `screening_as_seen_by`)."""
+    if evaluation.may_treat:
+        return []
+    url = ""
+    if roles.has_role(request.user, roles.CLINICAL):
+        # No screening or a stale one: take a new one; otherwise review the latest.
+        retake = evaluation.status in ("missing", "out_of_date")
+        name = "patients:screening_create" if retake else "patients:screening"
+        url = reverse(name, args=[patient.public_id])
+    return [
+        panels.Fact(
+            panels.BLOCKER,
+            f"Screening: {evaluation.label}",
+            detail=SCREENING_NEXT_STEP.get(evaluation.status, ""),
+            url=url,
+            tone="danger" if evaluation.status == "blocked" else "warning",
+        )
+    ]
+
+
 @roles.role_required(roles.STAFF)
 def patient_detail(request, patient_id):
     patient = selectors.patient_for_staff(patient_id)
@@ -65,6 +97,8 @@ def patient_detail(request, patient_id):
         obj=patient,
         summary="Patient page",
     )
+    messages_read = outbox.patient_messages(patient)
+    page_panels = panels.render(panels.PATIENT_PAGE, request, patient=patient)
     return render(
         request,
         "patients/detail.html",
@@ -79,9 +113,16 @@ def patient_detail(request, patient_id):
                 limit=None if request.GET.get("timeline") == "all" else timeline.PAGE_LIMIT,
             ),
             "can_see_clinical": roles.has_role(request.user, roles.CLINICAL),
-            "patient_messages": outbox.patient_messages(patient).recent,
+            "patient_messages": messages_read.recent,
+            "message_counts": messages_read.counts,
             "message_labels": {k.code: k.label for k in message_kinds.KINDS},
-            "panels": panels.render(panels.PATIENT_PAGE, request, patient=patient),
+            "panels": page_panels,
+            "summary": panels.summary(
+                panels.PATIENT_SUMMARY,
+                request,
+                patient=patient,
+                extra=_screening_facts(patient, evaluation, request),
+            ),
         },
     )
 

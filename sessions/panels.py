@@ -1,6 +1,7 @@
 """The sessions app's panels on the patient page and the home page (core.panels),
 registered in sessions.apps.ready()."""
 
+from django.urls import reverse
 from django.utils import timezone
 
 from mesoclinic.core import outbox, panels, roles
@@ -70,6 +71,75 @@ def patient_online(request, *, patient) -> dict | None:
     }
 
 
+def _when(appointment) -> str:
+    return f"{timezone.localtime(appointment.starts_at):%a %d %b %Y %H:%M}"
+
+
+def patient_summary(request, *, patient) -> list[panels.Fact]:
+    """The next appointment, and a consent that stands in the way of a booked
+    treatment, for the page's header (from the record and consents the page reads)."""
+    record = _record(request, patient)
+    upcoming = selectors.upcoming_of(record.appointments)
+    facts = []
+    if upcoming:
+        nxt = upcoming[0]
+        who = nxt.practitioner.get_full_name() or nxt.practitioner.username
+        what = nxt.protocol.name if nxt.protocol else "Consultation"
+        if nxt.sequence:
+            what += f" (session {nxt.sequence})"
+        facts.append(
+            panels.Fact(
+                panels.NEXT,
+                _when(nxt),
+                detail=f"{what} · {who} · {nxt.get_status_display()}",
+                url=reverse("sessions:appointment_detail", args=[nxt.public_id]),
+            )
+        )
+    else:
+        facts.append(
+            panels.Fact(
+                panels.NEXT,
+                "Nothing booked",
+                detail="Book an appointment",
+                url=reverse("sessions:appointment_create") + f"?patient={patient.public_id}",
+            )
+        )
+    # Consent: the newest signed consent to each protocol a booked treatment uses.
+    newest = {}
+    for consent in signed_consents(patient):  # newest first
+        newest.setdefault(consent.protocol_id, consent)
+    clinical = roles.has_role(request.user, roles.CLINICAL)
+    consents_url = reverse("patients:consents", args=[patient.public_id]) if clinical else ""
+    seen = set()
+    for appointment in upcoming:
+        protocol = appointment.protocol
+        if not appointment.is_treatment or protocol is None or protocol.pk in seen:
+            continue
+        seen.add(protocol.pk)
+        consent = newest.get(protocol.pk)
+        if consent is None:
+            facts.append(
+                panels.Fact(
+                    panels.BLOCKER,
+                    f"No consent to {protocol.name} on file",
+                    detail=f"To sign before the session on {_when(appointment)}.",
+                    url=consents_url,
+                    tone="warning",
+                )
+            )
+        elif consent.is_withdrawn:
+            facts.append(
+                panels.Fact(
+                    panels.BLOCKER,
+                    f"Consent to {protocol.name} withdrawn",
+                    detail="No further session until the patient signs a new consent.",
+                    url=consents_url,
+                    tone="danger",
+                )
+            )
+    return facts
+
+
 def todays_sessions(request) -> dict:
     """A practitioner sees their own day; front desk and managers the whole clinic's."""
     user = request.user
@@ -94,4 +164,5 @@ def register() -> None:
             ),
         ]
     )
+    panels.PATIENT_SUMMARY.append(panels.SummarySource(patient_summary))
     panels.HOME_PAGE.append(panels.Panel("sessions/_home_today.html", todays_sessions))

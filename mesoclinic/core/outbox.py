@@ -17,7 +17,7 @@ from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.mail import EmailMessage, get_connection
 from django.db import connection, models, transaction
-from django.db.models import F, Q, Window
+from django.db.models import Count, F, Max, Q, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
@@ -325,20 +325,47 @@ RECENT_PER_KIND = 10
 
 
 @dataclass(frozen=True)
+class MessageCounts:
+    """All of a patient's messages at a glance (not only the recent ones listed)."""
+
+    by_state: dict[str, int]  # state -> how many, every state present
+    last_sent_at: datetime | None
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_state.values())
+
+    @property
+    def failed(self) -> int:
+        return self.by_state.get(State.FAILED, 0)
+
+    def labelled(self) -> list[tuple[str, str, int]]:
+        """(state, label, count) for the states the patient has, in the model's order."""
+        return [(s.value, s.label, self.by_state[s]) for s in State if self.by_state.get(s)]
+
+
+@dataclass(frozen=True)
 class PatientMessages:
     recent: list[OutboundMessage]  # the newest by due time
     by_kind: dict[str, list[OutboundMessage]]  # per kind, the newest created first
+    counts: MessageCounts
 
 
 def patient_messages(patient) -> PatientMessages:
     """A patient's messages for their page in one query (read once per page): the
     newest RECENT_ON_PATIENT_PAGE by due time, and the newest RECENT_PER_KIND of each
-    kind by creation (e.g. the patient's reschedule requests)."""
+    kind by creation (e.g. the patient's reschedule requests); each row also carries
+    the counts over all the patient's messages (window aggregates, computed before the
+    filter), so the page's summary costs no query."""
+
+    per_state = {f"n_{state.value}": Window(Count("id", filter=Q(state=state))) for state in State}
 
     def read() -> PatientMessages:
         rows = list(
             OutboundMessage.objects.filter(patient_id=patient.pk)
             .annotate(
+                **per_state,
+                last_sent=Window(Max("sent_at")),
                 overall=Window(RowNumber(), order_by=[F("due_at").desc(), F("id").desc()]),
                 in_kind=Window(
                     RowNumber(),
@@ -355,7 +382,12 @@ def patient_messages(patient) -> PatientMessages:
         for m in sorted(rows, key=lambda m: m.in_kind):
             if m.in_kind <= RECENT_PER_KIND:
                 by_kind.setdefault(m.kind, []).append(m)
-        return PatientMessages(recent=recent, by_kind=by_kind)
+        first = rows[0] if rows else None
+        counts = MessageCounts(
+            by_state={s.value: getattr(first, f"n_{s.value}", 0) for s in State},
+            last_sent_at=first.last_sent if first else None,
+        )
+        return PatientMessages(recent=recent, by_kind=by_kind, counts=counts)
 
     return nested.once(patient, "core.patient_messages", read)
 

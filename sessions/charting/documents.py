@@ -77,6 +77,18 @@ def chart_context(appointment: Appointment) -> dict:
             (ZONE_BY_CODE[a.zone].label if a.zone in ZONE_BY_CODE else a.zone, a.volume_ml)
             for a in chart.areas.all()
         ],
+        # Injection points tapped on the diagram: (area label, lot, mL, x %, y %).
+        "points": [
+            (
+                ZONE_BY_CODE[a.zone].label if a.zone in ZONE_BY_CODE else a.zone,
+                p["product"],
+                p["volume_ml"],
+                p["x"],
+                p["y"],
+            )
+            for a in chart.areas.all()
+            for p in a.points or ()
+        ],
         "amendments": list(chart.amendments.select_related("author")),
     }
 

@@ -10,7 +10,7 @@ from django.core.validators import MinValueValidator
 
 from protocols.areas import ZONE_BY_CODE, ZONES
 from sessions.charting.models import AdverseEvent, ChartProduct, SessionChart
-from sessions.charting.rules import Area, ChartInput, Event, Product, Spin
+from sessions.charting.rules import Area, ChartInput, Event, Point, Product, Spin
 from sessions.charting.services import CHART_FIELDS
 
 MAX_LINES = 30
@@ -66,6 +66,16 @@ class ChartForm(forms.ModelForm):
             return None
         return value.quantize(Decimal("0.01"))
 
+    def _position(self, text: str, what: str) -> Decimal | None:
+        try:
+            value = Decimal(text)
+        except InvalidOperation:
+            value = None
+        if value is None or not value.is_finite() or not -1000 < value < 1000:
+            self.add_error(None, f"{what}: the position is not on the diagram.")
+            return None
+        return value.quantize(Decimal("0.1"))
+
     def _int(self, text: str, what: str) -> int | None:
         if not text:
             return None
@@ -112,6 +122,26 @@ class ChartForm(forms.ModelForm):
                 self.data.get(f"volume_{code}", "").strip(), "", ZONE_BY_CODE[code].label
             )
             areas.append(Area(code, volume))
+        # Injection points tapped on the diagram, each with its zone (rules check them).
+        points: dict[str, list[Point]] = {}
+        for zone, x, y, product, volume in self._rows(
+            "point_zone", "point_x", "point_y", "point_product", "point_volume"
+        ):
+            if zone not in ZONE_BY_CODE:
+                self.add_error(None, f"Injection point in an unknown area {zone!r}.")
+                continue
+            label = f"Injection point in {ZONE_BY_CODE[zone].label}"
+            px, py = self._position(x, label), self._position(y, label)
+            if px is None or py is None:
+                continue
+            points.setdefault(zone, []).append(
+                Point(px, py, product, self._decimal(volume, "", f"{label}: volume"))
+            )
+        chosen = {a.zone for a in areas}
+        for zone in points:  # a point's zone is a treated area
+            if zone not in chosen:
+                areas.append(Area(zone, None))
+        areas = [Area(a.zone, a.volume_ml, tuple(points.get(a.zone, ()))) for a in areas]
         events = []
         types = {k for k, _ in AdverseEvent.Type.choices}
         for kind, severity, onset, action in self._rows(

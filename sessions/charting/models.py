@@ -156,6 +156,10 @@ class ChartArea(models.Model):
     chart = models.ForeignKey(SessionChart, on_delete=models.CASCADE, related_name="areas")
     zone = models.CharField(max_length=40)
     volume_ml = models.DecimalField(max_digits=4, decimal_places=2, null=True, blank=True)
+    # Optional injection points in this zone, tapped on the diagram:
+    # [{"x": "12.5", "y": "40.0", "product": "<lot number>", "volume_ml": "0.10"}, ...]
+    # (x, y in % of the drawing; checked by charting.rules; locked with the chart).
+    points = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["id"]

@@ -36,9 +36,21 @@ class Spin:
 
 
 @dataclass(frozen=True)
+class Point:
+    """An injection point on the diagram: where (x, y in % of the drawing's width and
+    height), which product (a lot number of the chart's products) and how much."""
+
+    x: Decimal
+    y: Decimal
+    product: str
+    volume_ml: Decimal | None
+
+
+@dataclass(frozen=True)
 class Area:
     zone: str
     volume_ml: Decimal | None
+    points: tuple[Point, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -85,6 +97,7 @@ def chart_errors(data: ChartInput, *, session_date: date) -> dict[str, list[str]
     _product_errors(data, errors, session_date=session_date)
     _spin_errors(data, errors)
     _area_errors(data, errors)
+    _point_errors(data, errors)
     _event_errors(data, errors)
     return errors
 
@@ -192,6 +205,46 @@ def _area_errors(data: ChartInput, errors: dict[str, list[str]]) -> None:
             f"The volumes per area add up to {total} mL, more than the PRP yield "
             f"({data.prp_yield_ml} mL).",
         )
+
+
+MAX_POINTS = 60  # per chart: more is a drawing, not a record
+
+
+def _point_errors(data: ChartInput, errors: dict[str, list[str]]) -> None:
+    """Injection points: on the drawing, a product of this chart, a volume above 0, and
+    no more than the area's own volume when one is recorded."""
+    lots = {p.lot_number.strip().upper() for p in data.products if p.lot_number.strip()}
+    count = 0
+    for area in data.areas:
+        if not area.points:
+            continue
+        label = ZONE_BY_CODE[area.zone].label if area.zone in ZONE_BY_CODE else area.zone
+        total = Decimal("0")
+        for n, point in enumerate(area.points, start=1):
+            count += 1
+            where = f"{label}, point {n}"
+            if not (0 <= point.x <= 100 and 0 <= point.y <= 100):
+                _add(errors, "points", f"{where}: the point is outside the diagram.")
+            if point.product.strip().upper() not in lots:
+                _add(
+                    errors,
+                    "points",
+                    f"{where}: choose the product from this chart's products"
+                    + (f" (lot {point.product!r} is not one of them)." if point.product else "."),
+                )
+            if point.volume_ml is None or point.volume_ml <= 0:
+                _add(errors, "points", f"{where}: the volume must be above 0.")
+            else:
+                total += point.volume_ml
+        if area.volume_ml is not None and total > area.volume_ml:
+            _add(
+                errors,
+                "points",
+                f"{label}: the points add up to {total} mL, more than the area's "
+                f"{area.volume_ml} mL.",
+            )
+    if count > MAX_POINTS:
+        _add(errors, "points", f"At most {MAX_POINTS} injection points on a chart.")
 
 
 def _event_errors(data: ChartInput, errors: dict[str, list[str]]) -> None:

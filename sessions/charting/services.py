@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from decimal import Decimal
 
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
@@ -34,7 +35,7 @@ from sessions.charting.models import (
     SessionChart,
     SessionDocument,
 )
-from sessions.charting.rules import Area, ChartInput, Event, Product, Spin
+from sessions.charting.rules import Area, ChartInput, Event, Point, Product, Spin
 from sessions.charting.selectors import lot_usage
 from sessions.scheduling.models import Appointment
 
@@ -185,11 +186,36 @@ def chart_input_of(chart: SessionChart) -> ChartInput:
             for p in chart.products.all()
         ],
         spins=[Spin(s.g_force, s.minutes) for s in chart.spins.all()],
-        areas=[Area(a.zone, a.volume_ml) for a in chart.areas.all()],
+        areas=[Area(a.zone, a.volume_ml, points_of(a.points)) for a in chart.areas.all()],
         adverse_events=[
             Event(e.type, e.severity, e.onset, e.action_taken) for e in chart.adverse_events.all()
         ],
     )
+
+
+def points_of(stored: list) -> tuple[Point, ...]:
+    """A ChartArea's stored points as rule values."""
+    return tuple(
+        Point(
+            Decimal(p["x"]),
+            Decimal(p["y"]),
+            p["product"],
+            Decimal(p["volume_ml"]) if p.get("volume_ml") else None,
+        )
+        for p in stored or ()
+    )
+
+
+def points_json(points) -> list[dict]:
+    return [
+        {
+            "x": str(p.x),
+            "y": str(p.y),
+            "product": p.product.strip().upper(),
+            "volume_ml": str(p.volume_ml),
+        }
+        for p in points
+    ]
 
 
 def chart_snapshot(chart: SessionChart) -> dict:
@@ -202,7 +228,12 @@ def chart_snapshot(chart: SessionChart) -> dict:
             [p.kind, p.brand, p.name, p.lot_number, str(p.expiry_date)] for p in data.products
         ],
         "spins": [[s.g_force, s.minutes] for s in data.spins],
-        "areas": [[a.zone, str(a.volume_ml)] for a in data.areas],
+        # An area's points only when it has some, so charts signed before points
+        # existed keep the snapshot they were signed with.
+        "areas": [
+            [a.zone, str(a.volume_ml), *([points_json(a.points)] if a.points else [])]
+            for a in data.areas
+        ],
         "adverse_events": [
             [e.type, e.severity, e.onset, e.action_taken] for e in data.adverse_events
         ],
@@ -252,7 +283,8 @@ def chart_save(*, chart: SessionChart, data: ChartInput, by, request=None) -> Se
         for i, s in enumerate(data.spins, start=1)
     )
     ChartArea.objects.bulk_create(
-        ChartArea(chart=chart, zone=a.zone, volume_ml=a.volume_ml) for a in data.areas
+        ChartArea(chart=chart, zone=a.zone, volume_ml=a.volume_ml, points=points_json(a.points))
+        for a in data.areas
     )
     AdverseEvent.objects.bulk_create(
         AdverseEvent(

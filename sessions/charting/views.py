@@ -47,6 +47,7 @@ def _chart_page(request, appointment, chart, form=None, *, status=200, amend_for
             "form": form,
             "data": data,
             "selected": {a.zone: a.volume_ml for a in data.areas},
+            "chart_points": [(a.zone, p) for a in data.areas for p in a.points],
             "open_region": rules.opening_region(
                 [a.zone for a in data.areas], appointment.protocol.treatment_areas
             ),

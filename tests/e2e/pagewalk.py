@@ -59,12 +59,12 @@ def node() -> str:
 
 def sample_chart(kwargs) -> None:
     """A checked-in session of today with a saved chart draft, so the chart page renders
-    its server-side rows (spins, products, areas with volumes, adverse events); the
-    walk's appointment and chart pages then show it."""
+    its server-side rows (spins, products, areas with volumes, an injection point,
+    adverse events); the walk's appointment and chart pages then show it."""
     from django.utils import timezone
 
     from sessions.charting import services as charting
-    from sessions.charting.rules import Area, Event, Product, Spin
+    from sessions.charting.rules import Area, Event, Point, Product, Spin
     from sessions.scheduling.models import Appointment
 
     booked = Appointment.objects.get(public_id=kwargs["appointment_id"])
@@ -89,7 +89,8 @@ def sample_chart(kwargs) -> None:
     data.prp_yield_ml = Decimal("4")
     data.spins = [Spin(300, 10), Spin(1500, 5)]
     data.products = [Product("kit", "RegenLab", "KIT-1", datetime.date(2099, 1, 1), "A-PRP")]
-    data.areas = [Area("face_cheek_left", Decimal("1.5")), Area("face_forehead", None)]
+    point = Point(Decimal("30"), Decimal("55"), "KIT-1", Decimal("0.2"))  # an injection point
+    data.areas = [Area("face_cheek_left", Decimal("1.5"), (point,)), Area("face_forehead", None)]
     data.adverse_events = [Event("bruising", "mild", "during", "Cold compress")]
     charting.chart_save(chart=chart, data=data, by=by)
     kwargs["appointment_id"] = appointment.public_id

@@ -117,8 +117,22 @@ def test_chart_consent_sign_complete_and_aftercare(page, practitioner, catalogue
     row.locator('[name="product_brand"]').fill("RegenLab")
     row.locator('[name="product_lot"]').fill("RL-2291")
     row.locator('[name="product_expiry"]').fill("2020-01-31")
+    # An optional injection point: in point mode a tap on the left cheek adds it there.
+    page.get_by_test_id("point-mode").click()
+    expect(page.get_by_test_id("point-mode")).to_have_attribute("aria-pressed", "true")
+    page.locator('#diagram-face [data-zone="face_cheek_left"]').click()
+    point = page.get_by_test_id("point-rows").locator("[data-point-row]")
+    expect(point).to_have_count(1)
+    expect(point.locator('[name="point_zone"]')).to_have_value("face_cheek_left")
+    point.locator('[name="point_product"]').select_option("RL-2291")
+    point.get_by_label("Volume at this point (mL)").fill("0.2")
+    expect(page.locator("#diagram-face [data-testid=point-marker]")).to_have_count(1)
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_test_id("chart-errors")).to_contain_text("expired on 31 Jan 2020")
+    # Refused for the expiry: the point is still there, on the drawing too.
+    expect(point).to_have_count(1)
+    expect(point.locator('[name="point_product"]')).to_have_value("RL-2291")
+    expect(page.locator("#diagram-face [data-testid=point-marker]")).to_have_count(1)
     row = page.locator('[data-lines="products"] tbody tr').last
     row.locator('[name="product_expiry"]').fill("2030-01-31")
     page.once("dialog", lambda dialog: dialog.accept())
@@ -126,6 +140,9 @@ def test_chart_consent_sign_complete_and_aftercare(page, practitioner, catalogue
     expect(page.get_by_test_id("chart-locked")).to_be_visible()
     expect(page.get_by_test_id("chart-summary")).to_contain_text("Left cheek 2.00 mL")
     expect(page.get_by_test_id("chart-summary")).to_contain_text("RL-2291")
+    expect(page.get_by_test_id("injection-point")).to_contain_text(
+        "Left cheek: 0.20 mL, lot RL-2291"
+    )
 
     # Complete; the aftercare sheet appears on the patient page.
     page.get_by_role("button", name="Complete session").click()
