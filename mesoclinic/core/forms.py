@@ -50,3 +50,26 @@ class AuditFilterForm(forms.Form):
         if data.get("date_to"):
             events = events.filter(at__date__lte=data["date_to"])
         return events
+
+
+class AuditExportForm(AuditFilterForm):
+    """The CSV export: the same filters, with both ends of the date range required."""
+
+    MAX_DAYS = 366
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("date_from", "date_to"):
+            self.fields[name].required = True
+            self.fields[name].error_messages["required"] = (
+                "Choose both dates of the range to export."
+            )
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("date_from"), cleaned.get("date_to")
+        if start and end and (end - start).days >= self.MAX_DAYS:
+            raise forms.ValidationError(
+                f"Export at most {self.MAX_DAYS} days at a time; choose a shorter range."
+            )
+        return cleaned

@@ -7,8 +7,14 @@ class AuditEvent(models.Model):
     """Who viewed or changed which patient's clinical record, and who signed in, changed
     a staff account or ran a backup or restore. Append-only.
 
-    A database trigger (migration 0002) refuses UPDATE and DELETE on this table,
-    so not even a bug or a shell session can rewrite history.
+    A database trigger (migration 0003) refuses UPDATE and DELETE on this table,
+    so not even a bug or a shell session can rewrite history. And in case someone
+    with the rights to switch that trigger off does, the rows form a hash chain
+    (migration 0009): when a transaction that wrote audit rows commits, a deferred
+    trigger gives each row the next `chain_seq`, the previous row's hash and its own
+    hash over its fields and that previous hash. `manage.py audit_verify`
+    (`mesoclinic.core.audit_chain`) recomputes the chain and names the first row that
+    does not match.
     """
 
     class Action(models.TextChoices):
@@ -34,6 +40,12 @@ class AuditEvent(models.Model):
         TWO_FACTOR_RESET = "2fa_reset", "Two-factor reset"
         BACKUP = "backup", "Backup made"
         BACKUP_RESTORE = "backup_restore", "Restored from backup"
+        # Data rights (mesoclinic.records).
+        EXPORT = "export", "Exported"
+        API_READ = "api_read", "Read through the FHIR API"
+        ERASURE = "erasure", "Erasure request"
+        RETENTION = "retention", "Retention applied"
+        REVOKE = "revoke", "Revoked"
 
     at = models.DateTimeField(default=timezone.now, db_index=True)
     actor = models.ForeignKey(
@@ -49,6 +61,11 @@ class AuditEvent(models.Model):
     object_id = models.CharField(max_length=64, blank=True)
     summary = models.CharField(max_length=255, blank=True)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
+    # The hash chain, filled by the database when the row's transaction commits (in
+    # commit order, under a lock); blank until then. Never written by the application.
+    chain_seq = models.BigIntegerField(null=True, blank=True, unique=True, editable=False)
+    prev_hash = models.CharField(max_length=64, blank=True, db_default="", editable=False)
+    row_hash = models.CharField(max_length=64, blank=True, db_default="", editable=False)
 
     class Meta:
         ordering = ["-at", "-id"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from mesoclinic.core import audit, roles
@@ -54,6 +55,9 @@ def _chart_page(request, appointment, chart, form=None, *, status=200, amend_for
             "amend_form": amend_form or AmendmentForm(),
             "documents": {d.kind: d for d in appointment.documents.all()},
             "blockers": charting.completion_blockers(appointment=appointment),
+            "complete_problem": scheduling_selectors.timing_problems(
+                appointment, now=timezone.now()
+            )["complete"],
             "session_date": charting.session_day(appointment),
             "consent_signed": checks["check_consent_signed"],
         },

@@ -205,6 +205,7 @@ class StatusForm(forms.Form):
     ACTIONS = ["confirm", "check_in", "start", "complete", "no_show", "cancel"]
     action = forms.ChoiceField(choices=[(a, a) for a in ACTIONS])
     reason = forms.CharField(max_length=300, required=False)
+    override_reason = forms.CharField(max_length=200, required=False)
 
 
 class CoursePlanForm(forms.Form):

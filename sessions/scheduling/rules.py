@@ -30,6 +30,31 @@ def cancellation_is_late(*, starts_at: datetime, now: datetime) -> bool:
     return starts_at - now < timedelta(hours=LATE_CANCEL_HOURS)
 
 
+def check_in_problem(*, starts_at: datetime, now: datetime, zone: tzinfo) -> str:
+    """Why the patient cannot be checked in now (empty: they can).
+
+    Check-in is for the appointment's own day in the clinic's time zone: not the day
+    before (treatment a day early), not a later day (record a missed one instead).
+    """
+    day, today = starts_at.astimezone(zone).date(), now.astimezone(zone).date()
+    if day == today:
+        return ""
+    when = f"{starts_at.astimezone(zone):%A %d %B %Y}"
+    if day > today:
+        return f"This appointment is on {when}; patients are checked in on the day."
+    return f"This appointment was on {when}; patients are checked in on the day."
+
+
+def completion_problem(*, starts_at: datetime, now: datetime, zone: tzinfo) -> str:
+    """Why the session cannot be marked completed now (empty: it can)."""
+    if now >= starts_at:
+        return ""
+    return (
+        f"This appointment starts at {starts_at.astimezone(zone):%H:%M on %d %B %Y}; "
+        "it cannot be completed before it starts."
+    )
+
+
 @dataclass(frozen=True)
 class Spacing:
     min_days: int

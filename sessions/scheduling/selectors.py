@@ -354,3 +354,20 @@ def feed_appointments(practitioner: User, *, now: datetime) -> list[Appointment]
         .select_related("patient", "protocol", "location", "room")
         .order_by("starts_at")
     )
+
+
+def timing_problems(appointment: Appointment, *, now: datetime) -> dict[str, str]:
+    """Why check-in or completion would need an override now ("" where it would not).
+
+    The appointment page offers the override with these words; the services refuse
+    without a reason on the same rules.
+    """
+    zone = timezone.get_default_timezone()
+    return {
+        "check_in": scheduling.check_in_problem(
+            starts_at=appointment.starts_at, now=now, zone=zone
+        ),
+        "complete": scheduling.completion_problem(
+            starts_at=appointment.starts_at, now=now, zone=zone
+        ),
+    }

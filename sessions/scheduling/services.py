@@ -804,14 +804,46 @@ def appointment_confirm(
         return _set_status(appointment, Status.CONFIRMED, confirmed_at=now or timezone.now())
 
 
+OVERRIDE_REASON_CHARS = 200  # the audit summary holds the whole reason
+
+
+def _timing_override(
+    problem: str, *, appointment: Appointment, by: User | None, reason: str, doing: str
+) -> None:
+    """A timing rule broken: refuse, unless a reason is given; then audit who and why."""
+    if not problem:
+        return
+    reason = reason.strip()[:OVERRIDE_REASON_CHARS]
+    if not reason:
+        raise OverrideNeeded(
+            f"{problem} To {doing} anyway, give a reason for the override.",
+            code="timing_override_needed",
+        )
+    _audit(
+        by=by,
+        appointment=appointment,
+        action=audit.Action.CHANGE,
+        summary=f"Override: {doing} outside the appointment's time. Reason: {reason}",
+    )
+
+
 def appointment_check_in(
-    *, appointment: Appointment, by: User | None, now: datetime | None = None
+    *,
+    appointment: Appointment,
+    by: User | None,
+    now: datetime | None = None,
+    override_reason: str = "",
 ) -> Appointment:
+    """Check in on the appointment's day (clinic time zone); another day needs a reason."""
     now = now or timezone.now()
     with transaction.atomic():
         _lock_for(appointment, Status.CHECKED_IN)
         _screening_gate(appointment, today=_local_day(now), by=by)
         _consent_gate(appointment)
+        problem = selectors.timing_problems(appointment, now=now)["check_in"]
+        _timing_override(
+            problem, appointment=appointment, by=by, reason=override_reason, doing="check in"
+        )
         _set_status(appointment, Status.CHECKED_IN, checked_in_at=now)
         hooks.run(hooks.CHECKED_IN, appointment=appointment)
     return appointment
@@ -829,13 +861,22 @@ def appointment_start(
 
 
 def appointment_complete(
-    *, appointment: Appointment, by: User | None, now: datetime | None = None
+    *,
+    appointment: Appointment,
+    by: User | None,
+    now: datetime | None = None,
+    override_reason: str = "",
 ) -> Appointment:
     """Mark the session done: charting's gates first, then the completion hooks
-    (billing takes a credit or invoices the session; comms sends the aftercare)."""
+    (billing takes a credit or invoices the session; comms sends the aftercare).
+    Not before the appointment's start, unless a reason is given."""
     now = now or timezone.now()
     with transaction.atomic():
         _lock_for(appointment, Status.COMPLETED)
+        problem = selectors.timing_problems(appointment, now=now)["complete"]
+        _timing_override(
+            problem, appointment=appointment, by=by, reason=override_reason, doing="complete it"
+        )
         _screening_gate(appointment, today=_local_day(appointment.started_at or now), by=by)
         hooks.run(hooks.BEFORE_COMPLETE, appointment=appointment, by=by, now=now)
         _set_status(appointment, Status.COMPLETED, completed_at=now)

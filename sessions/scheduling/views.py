@@ -282,10 +282,17 @@ def _business_hours(blocks) -> list[dict]:
     ]
 
 
+CALENDAR_VIEWS = ("day", "week", "agenda")
+
+
 @roles.role_required(roles.STAFF)
 def calendar(request):
+    """Day: a column per practitioner (or room) side by side. Week: one practitioner's
+    (or room's) week across the screen, chosen with a picker (yourself first). Agenda:
+    the events as a list (what a phone shows whatever view was asked for)."""
     locations, location = _pick_location(request)
-    view = "week" if request.GET.get("view") == "week" else "day"
+    wanted_view = request.GET.get("view")
+    view = wanted_view if wanted_view in CALENDAR_VIEWS else "day"
     mode = "rooms" if request.GET.get("by") == "rooms" else "practitioners"
     day = _parse_day(request.GET.get("date")) or timezone.localdate()
     columns = []
@@ -307,13 +314,20 @@ def calendar(request):
                 }
                 for p in selectors.practitioners().filter(pk__in=list(blocks))
             ]
+    ids = [c["id"] for c in columns]
+    wanted_column = request.GET.get("column", "")
+    if wanted_column not in ids:
+        own = str(request.user.pk)
+        wanted_column = own if mode == "practitioners" and own in ids else (ids or [""])[0]
+    shown = [c for c in columns if c["id"] == wanted_column] if view == "week" else columns
     config = {
         "view": view,
         "mode": mode,
         "date": day.isoformat(),
         "timeZone": timezone.get_default_timezone_name(),
         "location": str(location.public_id) if location else "",
-        "columns": columns,
+        "columns": shown,
+        "allColumns": [{"id": c["id"], "title": c["title"]} for c in columns],
         "eventsUrl": reverse("sessions:calendar_events"),
         "bookUrl": reverse("sessions:appointment_create"),
         "moveUrl": reverse(
@@ -331,6 +345,9 @@ def calendar(request):
             "view": view,
             "mode": mode,
             "day": day,
+            "columns": columns,
+            "column": wanted_column,
+            "view_choices": [("day", "Day"), ("week", "Week"), ("agenda", "Agenda")],
             "config": config,
             "palette": {p.name: _colour(p.pk) for p in Protocol.objects.bookable()},
         },
@@ -525,21 +542,29 @@ def appointment_create(request):
     )
 
 
-def _lifecycle_actions(request, a: Appointment) -> list[tuple[str, str, str]]:
+def _lifecycle_actions(request, a: Appointment) -> tuple[list, list]:
+    """The status buttons, and the ones that need an override now: (code, label, problem)."""
     clinical = roles.has_role(request.user, roles.CLINICAL)
     allowed = services.TRANSITIONS[a.status]
-    actions = []
+    problems = selectors.timing_problems(a, now=timezone.now())
+    actions, overrides = [], []
     if Status.CONFIRMED in allowed:
         actions.append(("confirm", "Confirm", "outline-primary"))
     if Status.CHECKED_IN in allowed:
-        actions.append(("check_in", "Check in", "primary"))
+        if problems["check_in"]:
+            overrides.append(("check_in", "Check in anyway", problems["check_in"]))
+        else:
+            actions.append(("check_in", "Check in", "primary"))
     if Status.IN_TREATMENT in allowed and clinical:
         actions.append(("start", "Start treatment", "primary"))
     if Status.COMPLETED in allowed and clinical:
-        actions.append(("complete", "Complete", "success"))
+        if problems["complete"]:
+            overrides.append(("complete", "Complete anyway", problems["complete"]))
+        else:
+            actions.append(("complete", "Complete", "success"))
     if Status.NO_SHOW in allowed and a.starts_at <= timezone.now():
         actions.append(("no_show", "Did not come", "outline-danger"))
-    return actions
+    return actions, overrides
 
 
 @roles.role_required(roles.STAFF)
@@ -561,12 +586,14 @@ def appointment_detail(request, appointment_id, move_form=None, cancel_form=None
         },
     )
     course_sessions = selectors.course_sessions(a.course) if a.course_id else []
+    actions, overrides = _lifecycle_actions(request, a)
     return render(
         request,
         "sessions/appointment_detail.html",
         {
             "a": a,
-            "actions": _lifecycle_actions(request, a),
+            "actions": actions,
+            "overrides": overrides,
             "chart_open": (
                 (a.is_chartable or (a.is_treatment and a.status == Status.COMPLETED))
                 and roles.has_role(request.user, roles.CLINICAL)
@@ -684,7 +711,11 @@ def appointment_status(request, appointment_id):
                 "complete": services.appointment_complete,
                 "no_show": services.appointment_no_show,
             }[action]
-            service(appointment=a, by=request.user)
+            if action in ("check_in", "complete"):
+                reason = form.cleaned_data["override_reason"]
+                service(appointment=a, by=request.user, override_reason=reason)
+            else:
+                service(appointment=a, by=request.user)
     except services.SchedulingError as exc:
         messages.error(request, _error_text(exc))
     else:

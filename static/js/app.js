@@ -84,7 +84,7 @@
   var activeSincePing = false;
 
   function csrfToken() {
-    try { return JSON.parse(body.getAttribute("hx-headers"))["X-CSRFToken"]; } catch (e) { return ""; }
+    try { return JSON.parse(body.getAttribute("data-hx-headers"))["X-CSRFToken"]; } catch (e) { return ""; }
   }
   function ping() {
     lastPing = Date.now();

@@ -1,4 +1,6 @@
-/* The clinic calendar: one FullCalendar time grid per practitioner (or room), side by side.
+/* The clinic calendar. Day view: one FullCalendar time grid per practitioner (or room),
+ * side by side. Week view: the one practitioner's (or room's) week the server chose.
+ * Agenda (asked for, or any phone-sized screen): one list of every column's sessions.
  *
  * FullCalendar's free build has no resource columns, so each column is its own
  * calendar; they share one event fetch per date range and move together.
@@ -12,7 +14,7 @@
   const configNode = document.getElementById("calendar-config");
   if (!configNode || typeof FullCalendar === "undefined") return;
   const cfg = JSON.parse(configNode.textContent);
-  const headers = JSON.parse(document.body.getAttribute("hx-headers") || "{}");
+  const headers = JSON.parse(document.body.getAttribute("data-hx-headers") || "{}");
   const csrf = headers["X-CSRFToken"] || "";
   const ZERO = "00000000-0000-0000-0000-000000000000";
   const alertBox = document.getElementById("calendar-alert");
@@ -123,16 +125,72 @@
     window.location.href = cfg.bookUrl + "?" + params.toString();
   }
 
-  cfg.columns.forEach(function (column) {
-    const host = document.querySelector('[data-column="' + column.id + '"] .fc-host');
-    if (!host) return;
-    const cal = new FullCalendar.Calendar(host, {
-      initialView: cfg.view === "week" ? "timeGridWeek" : "timeGridDay",
+  const agenda = cfg.view === "agenda" || window.matchMedia("(max-width: 767.98px)").matches;
+  const columnTitles = {};
+  (cfg.allColumns || cfg.columns).forEach(function (c) { columnTitles[c.id] = c.title; });
+  function columnOf(e) {
+    return cfg.mode === "rooms" ? e.extendedProps.room : e.extendedProps.practitioner;
+  }
+
+  // Patient in bold, then what and when: readable at a tablet's column width.
+  function eventContent(arg) {
+    const parts = arg.event.title.split(" · ");
+    const name = document.createElement("div");
+    name.className = "ev-name";
+    name.textContent = parts[0];
+    const what = document.createElement("div");
+    what.className = "ev-what";
+    what.textContent = (arg.timeText ? arg.timeText + " · " : "") + parts.slice(1).join(" · ");
+    return { domNodes: [name, what] };
+  }
+
+  function common(extra) {
+    return Object.assign({
       initialDate: cfg.date,
       timeZone: cfg.timeZone,
       headerToolbar: false,
       firstDay: 1,
       height: "auto",
+      eventTimeFormat: { hour: "2-digit", minute: "2-digit", hour12: false },
+      eventClick: function (info) {
+        if (info.event.extendedProps.url) window.location.href = info.event.extendedProps.url;
+      },
+      eventDidMount: function (info) {
+        if (info.event.extendedProps.status) {
+          info.el.setAttribute("title", info.event.title + " · " + info.event.extendedProps.status);
+          info.el.dataset.status = info.event.extendedProps.status;
+        }
+      },
+    }, extra);
+  }
+
+  if (agenda) {
+    document.getElementById("calendar-columns").classList.add("d-none");
+    const box = document.getElementById("calendar-agenda");
+    box.classList.remove("d-none");
+    const cal = new FullCalendar.Calendar(box.querySelector(".fc-host"), common({
+      initialView: cfg.view === "day" ? "listDay" : "listWeek",
+      noEventsContent: "No sessions booked.",
+      listDayFormat: { weekday: "long", day: "numeric", month: "long" },
+      listDaySideFormat: false,
+      events: function (info, success, failure) {
+        loadEvents(localIso(info.start), localIso(info.end)).then(function (all) {
+          success(all.filter(function (e) { return e.display !== "background"; }).map(function (e) {
+            const who = columnTitles[columnOf(e)];
+            return Object.assign({}, e, { title: who ? e.title + " · " + who : e.title });
+          }));
+        }).catch(function (err) { show(alertBox, err.message); failure(err); });
+      },
+    }));
+    cal.render();
+    calendars.push(cal);
+  }
+
+  (agenda ? [] : cfg.columns).forEach(function (column) {
+    const host = document.querySelector('[data-column="' + column.id + '"] .fc-host');
+    if (!host) return;
+    const cal = new FullCalendar.Calendar(host, common({
+      initialView: cfg.view === "week" ? "timeGridWeek" : "timeGridDay",
       allDaySlot: true,
       allDayText: "",
       slotMinTime: "07:00:00",
@@ -141,8 +199,7 @@
       slotLabelInterval: "01:00",
       snapDuration: "00:15:00",
       slotLabelFormat: { hour: "2-digit", minute: "2-digit", hour12: false },
-      eventTimeFormat: { hour: "2-digit", minute: "2-digit", hour12: false },
-      dayHeaderFormat: cfg.view === "week" ? { weekday: "short", day: "numeric", month: "short" } : { weekday: "long" },
+      dayHeaderFormat: cfg.view === "week" ? { weekday: "short", day: "numeric" } : { weekday: "long" },
       businessHours: column.businessHours,
       nowIndicator: true,
       editable: cfg.canEdit,
@@ -151,31 +208,29 @@
       selectable: false,
       longPressDelay: 350,
       eventLongPressDelay: 350,
+      eventContent: eventContent,
       events: function (info, success, failure) {
         loadEvents(localIso(info.start), localIso(info.end)).then(function (all) {
           success(all.filter(function (e) {
-            if (e.display === "background") return true;
-            const key = cfg.mode === "rooms" ? e.extendedProps.room : e.extendedProps.practitioner;
-            return key === column.id;
+            return e.display === "background" || columnOf(e) === column.id;
           }));
         }).catch(function (err) { show(alertBox, err.message); failure(err); });
       },
       dateClick: function (info) { if (!info.allDay) book(column, info.date); },
-      eventClick: function (info) {
-        if (info.event.extendedProps.url) window.location.href = info.event.extendedProps.url;
-      },
       eventDrop: onChange,
       eventResize: onChange,
-      eventDidMount: function (info) {
-        if (info.event.extendedProps.status) {
-          info.el.setAttribute("title", info.event.title + " · " + info.event.extendedProps.status);
-          info.el.dataset.status = info.event.extendedProps.status;
-        }
-      },
-    });
+    }));
     cal.render();
     calendars.push(cal);
   });
+
+  // Many columns on a small screen scroll sideways: the row must be reachable by keyboard.
+  const row = document.getElementById("calendar-columns");
+  if (row && row.scrollWidth > row.clientWidth + 1) {
+    row.setAttribute("tabindex", "0");
+    row.setAttribute("role", "region");
+    row.setAttribute("aria-label", "Calendar columns (scrolls sideways)");
+  }
 
   function afterNavigate() {
     if (!calendars.length) return;

@@ -142,7 +142,8 @@ class PageForms(HTMLParser):
         self._textarea = None
 
     def handle_starttag(self, tag, attrs):
-        a = {k: (v or "") for k, v in attrs}
+        # htmx reads its attributes with or without the data- prefix (valid HTML uses it).
+        a = {(k[5:] if k.startswith("data-hx-") else k): (v or "") for k, v in attrs}
         for key in ("hx-post", "hx-get", "hx-put", "hx-patch", "hx-delete"):
             if a.get(key):
                 self.htmx_urls.add(a[key])

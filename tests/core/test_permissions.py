@@ -62,7 +62,7 @@ def all_patterns():
 
 
 @pytest.fixture
-def sample_kwargs(patient, catalogue):
+def sample_kwargs(patient, catalogue, practitioner):
     """A real object for every URL keyword, so each URL resolves to an existing page."""
     from django.core.files.base import ContentFile
 
@@ -101,6 +101,7 @@ def sample_kwargs(patient, catalogue):
         "account_id": _colleague().staff_account.public_id,
         **sessions_sample_kwargs(patient, catalogue),
         **billing_sample_kwargs(patient, catalogue),
+        **records_sample_kwargs(patient, catalogue, practitioner),
     }
 
 
@@ -108,6 +109,12 @@ def billing_sample_kwargs(patient, catalogue):
     from tests.billing.samples import sample_kwargs
 
     return sample_kwargs(patient, catalogue)
+
+
+def records_sample_kwargs(patient, catalogue, practitioner):
+    from tests.records.samples import sample_kwargs
+
+    return sample_kwargs(patient, catalogue, practitioner)
 
 
 def sessions_sample_kwargs(patient, catalogue):

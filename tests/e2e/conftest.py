@@ -62,8 +62,8 @@ def csp_violations():
     return []
 
 
-def _open_context(browser, base_url, violations):
-    context = browser.new_context(viewport=TABLET, base_url=base_url, has_touch=True)
+def _open_context(browser, base_url, violations, viewport=TABLET):
+    context = browser.new_context(viewport=viewport, base_url=base_url, has_touch=True)
     context.set_default_timeout(10_000)
     context.add_init_script(CSP_LISTENER)
 

@@ -54,7 +54,10 @@ def test_chart_consent_sign_complete_and_aftercare(page, practitioner, catalogue
         target_interval_days=28,
         max_interval_days=42,
     )
-    start = timezone.now() + datetime.timedelta(minutes=10)
+    # The patient is in the chair: the session started a minute ago (today, by the clinic's
+    # clock), so it may be checked in and completed without an override.
+    today_starts = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+    start = max(timezone.now() - datetime.timedelta(minutes=1), today_starts)
     appointment = Appointment.objects.create(
         patient=patient,
         protocol=face,

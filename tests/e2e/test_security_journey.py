@@ -67,6 +67,7 @@ def test_enrolled_user_signs_in_with_the_apps_code(page, frontdesk):
     page.get_by_label("Code").fill(pyotp.TOTP(secret).now())
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("link", name="Patients")).to_be_visible()
+    page.get_by_test_id("account-menu").click()
     page.get_by_role("link", name="Two-factor sign-in").click()
     expect(page.get_by_text("On: you sign in with your password")).to_be_visible()
 
@@ -75,6 +76,7 @@ def test_manager_adds_a_colleague_and_unlocks_them(page, new_page, manager):
     manager.is_staff = True  # as the demo's and app-created managers are
     manager.save()
     login(page, "manager")
+    page.get_by_role("button", name="More").click()
     page.get_by_role("link", name="Staff").click()
     page.get_by_role("link", name="Add a colleague").click()
     page.get_by_label("Username").fill("nina")

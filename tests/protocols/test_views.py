@@ -35,12 +35,12 @@ def test_catalogue_query_count_does_not_grow_with_protocols(
 ):
     from protocols.services import protocol_clone
 
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(3):
         response = practitioner_client.get(reverse("protocols:catalogue"))
     assert len(response.context["protocols"]) == len(catalogue)
     for protocol in list(catalogue.values())[:4]:
         protocol_clone(protocol=protocol, by=None)
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(3):
         practitioner_client.get(reverse("protocols:catalogue"))
 
 

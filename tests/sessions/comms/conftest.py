@@ -45,8 +45,11 @@ def book(patient, practitioner, where, start, **kw) -> Appointment:
     )
 
 
-def complete_session(appointment: Appointment, user) -> Appointment:
-    """The real path to a completed treatment: screening, consent, a signed chart."""
+def complete_session(appointment: Appointment, user, override_reason: str = "") -> Appointment:
+    """The real path to a completed treatment: screening, consent, a signed chart.
+
+    `override_reason`: check in and complete on another day than booked (a test whose
+    worker runs on the real clock)."""
     from patients.documents import signed_consent_pdf_generate
     from sessions.charting import services as charting
     from sessions.charting.rules import Area, Product, Spin
@@ -58,7 +61,7 @@ def complete_session(appointment: Appointment, user) -> Appointment:
     if not patient.signed_consents.exists():
         signed = sign_consent(patient, appointment.protocol)
         signed_consent_pdf_generate(signed_consent_id=signed.pk)
-    services.appointment_check_in(appointment=appointment, by=user)
+    services.appointment_check_in(appointment=appointment, by=user, override_reason=override_reason)
     services.appointment_start(appointment=appointment, by=user)
     chart = charting.chart_open(appointment=appointment, by=user)
     data = charting.chart_input_of(chart)
@@ -75,6 +78,6 @@ def complete_session(appointment: Appointment, user) -> Appointment:
     )
     charting.chart_save(chart=chart, data=data, by=user)
     charting.chart_sign(chart=chart, by=user)
-    services.appointment_complete(appointment=appointment, by=user)
+    services.appointment_complete(appointment=appointment, by=user, override_reason=override_reason)
     appointment.refresh_from_db()
     return appointment

@@ -182,7 +182,7 @@ class TestAftercare:
     def test_completion_schedules_aftercare_now_and_the_check_in_later(
         self, appointment, working_practitioner, clock
     ):
-        clock.move_to(appointment.starts_at - timedelta(minutes=5))
+        clock.move_to(appointment.starts_at + timedelta(minutes=5))
         complete_session(appointment, working_practitioner)
         aftercare = messages_of(appointment, "aftercare").get()
         followup = messages_of(appointment, "aftercare_followup").get()
@@ -235,7 +235,7 @@ class TestCourseMessages:
         self, course, working_practitioner, clock
     ):
         first = course.appointments.get(sequence=1)
-        clock.move_to(first.starts_at - timedelta(minutes=5))
+        clock.move_to(first.starts_at + timedelta(minutes=5))
         complete_session(first, working_practitioner)
         assert reminders.course_messages_schedule() == 0  # the window is weeks away
         window_opens = first.starts_at + timedelta(days=course.min_interval_days)
@@ -256,7 +256,7 @@ class TestCourseMessages:
         self, course, working_practitioner, clock, location
     ):
         first = course.appointments.get(sequence=1)
-        clock.move_to(first.starts_at - timedelta(minutes=5))
+        clock.move_to(first.starts_at + timedelta(minutes=5))
         complete_session(first, working_practitioner)
         window_opens = first.starts_at + timedelta(days=course.min_interval_days)
         clock.move_to(window_opens - timedelta(hours=2))
@@ -343,7 +343,7 @@ def test_a_reschedule_request_for_a_cancelled_appointment_is_dropped(
 
 def test_a_nudge_not_sent_before_the_window_closed_is_dropped(course, working_practitioner, clock):
     first = course.appointments.get(sequence=1)
-    clock.move_to(first.starts_at - timedelta(minutes=5))
+    clock.move_to(first.starts_at + timedelta(minutes=5))
     complete_session(first, working_practitioner)
     clock.move_to(first.starts_at + timedelta(days=course.min_interval_days) - timedelta(hours=2))
     reminders.course_messages_schedule()

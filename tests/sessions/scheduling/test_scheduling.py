@@ -495,3 +495,42 @@ def test_spacing_check_matches_the_rule(spacing, gap_prev, gap_next):
     assert check.allowed is not too_soon
     beyond = gap_prev > spacing.max_days or gap_next > spacing.max_days
     assert check.needs_override is (beyond and not too_soon)
+
+
+class TestTreatmentTiming:
+    """Check-in on the appointment's day in the clinic's zone; completion not before it."""
+
+    def test_check_in_on_the_day_only(self):
+        start = at(MONDAY, 10)
+        assert s.check_in_problem(starts_at=start, now=at(MONDAY, 8), zone=LONDON) == ""
+        assert s.check_in_problem(starts_at=start, now=at(MONDAY, 23, 59), zone=LONDON) == ""
+        early = s.check_in_problem(starts_at=start, now=at(MONDAY, 0) - HOUR, zone=LONDON)
+        assert (
+            early
+            == "This appointment is on Monday 02 March 2026; patients are checked in on the day."
+        )
+        late = s.check_in_problem(
+            starts_at=start, now=at(MONDAY + timedelta(days=1), 9), zone=LONDON
+        )
+        assert late.startswith("This appointment was on Monday 02 March 2026")
+
+    def test_the_day_is_the_clinics_not_utcs(self):
+        # British Summer Time: 00:30 in London is still the day before in UTC.
+        summer = date(2026, 7, 1)
+        start = at(summer, 0, 30)
+        evening_before = at(summer - timedelta(days=1), 23, 45)
+        assert (
+            start.astimezone(ZoneInfo("UTC")).date()
+            == evening_before.astimezone(ZoneInfo("UTC")).date()
+        )
+        assert s.check_in_problem(starts_at=start, now=evening_before, zone=LONDON)
+        assert not s.check_in_problem(starts_at=start, now=at(summer, 0, 5), zone=LONDON)
+
+    def test_completion_not_before_the_start(self):
+        start = at(MONDAY, 10)
+        assert s.completion_problem(starts_at=start, now=at(MONDAY, 10), zone=LONDON) == ""
+        assert s.completion_problem(starts_at=start, now=at(MONDAY, 11), zone=LONDON) == ""
+        assert s.completion_problem(starts_at=start, now=at(MONDAY, 9, 59), zone=LONDON) == (
+            "This appointment starts at 10:00 on 02 March 2026; "
+            "it cannot be completed before it starts."
+        )

@@ -6,7 +6,7 @@ import pytest
 from django.contrib.contenttypes.models import ContentType
 from django.db import IntegrityError, transaction
 
-from mesoclinic.core.models import MessageSetting, OutboundMessage
+from mesoclinic.core.models import AuditEvent, MessageSetting, OutboundMessage
 from patients.models import ScreeningAcknowledgement
 from sessions.scheduling import services
 from sessions.scheduling.models import Absence, Appointment, Closure, TreatmentPlan
@@ -385,6 +385,12 @@ class TestCourses:
         assert course.appointments.filter(sequence=3, status="booked").count() == 1
 
 
+def check_in_on_the_day(appointment, user):
+    return services.appointment_check_in(
+        appointment=appointment, by=user, now=appointment.starts_at - timedelta(minutes=10)
+    )
+
+
 def clear_screening(patient, user):
     return ScreeningFactory(patient=patient, taken_on=MON, recorded_by=user)
 
@@ -402,6 +408,7 @@ class TestLifecycle:
             services.appointment_check_in(appointment=a, by=working_practitioner)
             services.appointment_start(appointment=a, by=working_practitioner)
             ready_to_complete(a, working_practitioner)  # charting's completion gate
+            clock.move_to(a.starts_at + timedelta(minutes=40))
             services.appointment_complete(appointment=a, by=working_practitioner)
             assert a.status == "completed" and a.completed_at
         course.refresh_from_db()
@@ -409,7 +416,7 @@ class TestLifecycle:
 
     def test_check_in_refused_without_screening(self, course, working_practitioner):
         with pytest.raises(services.SchedulingError, match="No screening"):
-            services.appointment_check_in(appointment=session(course, 1), by=working_practitioner)
+            check_in_on_the_day(session(course, 1), working_practitioner)
         assert session(course, 1).status == "booked"
 
     def test_check_in_refused_when_out_of_date(self, course, working_practitioner, patient):
@@ -417,7 +424,7 @@ class TestLifecycle:
             patient=patient, taken_on=MON - timedelta(days=200), recorded_by=working_practitioner
         )
         with pytest.raises(services.SchedulingError, match="days ago"):
-            services.appointment_check_in(appointment=session(course, 1), by=working_practitioner)
+            check_in_on_the_day(session(course, 1), working_practitioner)
 
     def test_check_in_refused_when_blocked_then_needs_ack(
         self, course, working_practitioner, patient
@@ -426,27 +433,27 @@ class TestLifecycle:
             patient=patient, taken_on=MON, recorded_by=working_practitioner, site_infection=True
         )
         with pytest.raises(services.SchedulingError, match="blocked"):
-            services.appointment_check_in(appointment=session(course, 1), by=working_practitioner)
+            check_in_on_the_day(session(course, 1), working_practitioner)
 
     def test_relative_needs_acknowledgement(self, course, working_practitioner, patient):
         screening = ScreeningFactory(
             patient=patient, taken_on=MON, recorded_by=working_practitioner, anticoagulants=True
         )
         with pytest.raises(services.SchedulingError, match="acknowledgement"):
-            services.appointment_check_in(appointment=session(course, 1), by=working_practitioner)
+            check_in_on_the_day(session(course, 1), working_practitioner)
         ScreeningAcknowledgement.objects.create(
             screening=screening,
             code="anticoagulants",
             reason="INR fine",
             acknowledged_by=working_practitioner,
         )
-        services.appointment_check_in(appointment=session(course, 1), by=working_practitioner)
+        check_in_on_the_day(session(course, 1), working_practitioner)
 
     def test_consultation_checks_in_without_screening(
         self, patient, working_practitioner, location
     ):
         a = book(patient, working_practitioner, location, local(TUE, 10))
-        services.appointment_check_in(appointment=a, by=working_practitioner)
+        check_in_on_the_day(a, working_practitioner)
         assert a.status == "checked_in"
 
     def test_transitions_refused(self, course, working_practitioner):
@@ -485,6 +492,67 @@ class TestLifecycle:
         clock.move_to(local(MON, 15, 20))
         services.appointment_no_show(appointment=a, by=working_practitioner)
         assert a.status == "no_show"
+
+
+class TestTreatmentTiming:
+    """Treatment a day early: check-in on the day only, completion not before the start,
+    either overridden only with a reason, which the audit log keeps with who gave it."""
+
+    def test_check_in_the_day_before_is_refused(self, course, working_practitioner, patient):
+        clear_screening(patient, working_practitioner)
+        one = session(course, 1)  # Tuesday 10:00; the clock says Monday 07:30
+        with pytest.raises(services.OverrideNeeded, match="patients are checked in on the day"):
+            services.appointment_check_in(appointment=one, by=working_practitioner)
+        one.refresh_from_db()
+        assert one.status == "booked"
+        assert not AuditEvent.objects.filter(summary__startswith="Override").exists()
+
+    def test_check_in_the_day_before_with_a_reason_is_audited(
+        self, course, working_practitioner, patient
+    ):
+        clear_screening(patient, working_practitioner)
+        one = session(course, 1)
+        services.appointment_check_in(
+            appointment=one, by=working_practitioner, override_reason="Flying abroad tomorrow"
+        )
+        assert one.status == "checked_in"
+        event = AuditEvent.objects.get(summary__startswith="Override")
+        assert event.actor == working_practitioner
+        assert event.patient_id == patient.pk
+        assert event.summary.endswith("Reason: Flying abroad tomorrow")
+
+    def test_completion_before_the_start_is_refused_then_overridden(
+        self, course, working_practitioner, patient, clock
+    ):
+        one = session(course, 1)
+        clock.move_to(one.starts_at - timedelta(minutes=30))
+        clear_screening(patient, working_practitioner)
+        services.appointment_check_in(appointment=one, by=working_practitioner)
+        services.appointment_start(appointment=one, by=working_practitioner)
+        ready_to_complete(one, working_practitioner)
+        with pytest.raises(services.OverrideNeeded, match="cannot be completed before it starts"):
+            services.appointment_complete(appointment=one, by=working_practitioner)
+        one.refresh_from_db()
+        assert one.status == "in_treatment"
+        services.appointment_complete(
+            appointment=one, by=working_practitioner, override_reason="Arrived early, seen early"
+        )
+        assert one.status == "completed"
+        event = AuditEvent.objects.get(summary__startswith="Override")
+        assert event.actor == working_practitioner
+        assert "Arrived early, seen early" in event.summary
+
+    def test_completion_after_the_start_needs_no_reason(
+        self, course, working_practitioner, patient, clock
+    ):
+        one = session(course, 1)
+        clock.move_to(one.starts_at + timedelta(minutes=45))
+        clear_screening(patient, working_practitioner)
+        services.appointment_check_in(appointment=one, by=working_practitioner)
+        ready_to_complete(one, working_practitioner)
+        services.appointment_complete(appointment=one, by=working_practitioner)
+        assert one.status == "completed"
+        assert not AuditEvent.objects.filter(summary__startswith="Override").exists()
 
 
 class TestProgress:

@@ -190,17 +190,33 @@ class TestBookingPage:
 
 
 class TestCalendar:
-    def test_page_has_a_column_per_practitioner(
+    def test_day_has_a_column_per_practitioner_week_one_with_a_picker(
         self, frontdesk_client, working_practitioner, second_practitioner, location
     ):
-        r = frontdesk_client.get(
-            reverse("sessions:calendar"), {"location": location.public_id, "view": "week"}
-        )
-        page = r.content.decode()
-        assert f'data-column="{working_practitioner.pk}"' in page
-        assert f'data-column="{second_practitioner.pk}"' in page
+        day = frontdesk_client.get(
+            reverse("sessions:calendar"), {"location": location.public_id, "view": "day"}
+        ).content.decode()
+        assert f'data-column="{working_practitioner.pk}"' in day
+        assert f'data-column="{second_practitioner.pk}"' in day
+        week = frontdesk_client.get(
+            reverse("sessions:calendar"),
+            {"location": location.public_id, "view": "week", "column": second_practitioner.pk},
+        ).content.decode()
+        assert f'data-column="{second_practitioner.pk}"' in week
+        assert f'data-column="{working_practitioner.pk}"' not in week
+        assert f'<option value="{working_practitioner.pk}"' in week  # the picker offers both
         rooms = frontdesk_client.get(reverse("sessions:calendar"), {"by": "rooms"})
         assert rooms.status_code == 200
+
+    def test_a_practitioners_week_opens_on_their_own_column(
+        self, client, working_practitioner, second_practitioner, location
+    ):
+        client.force_login(second_practitioner)
+        week = client.get(
+            reverse("sessions:calendar"), {"location": location.public_id, "view": "week"}
+        ).content.decode()
+        assert f'data-column="{second_practitioner.pk}"' in week
+        assert f'data-column="{working_practitioner.pk}"' not in week
 
     def test_events_feed(self, frontdesk_client, booked, location):
         Closure.objects.create(

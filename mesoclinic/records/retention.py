@@ -1,0 +1,1 @@
+"""Retention rules for erasure requests: pure functions (no Django, no clock)."""
