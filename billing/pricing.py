@@ -434,11 +434,21 @@ def refundable(*, paid: Decimal, refunded: Decimal) -> Decimal:
     return max(ZERO, paid - refunded)
 
 
-def late_fee(*, status: str, cancelled_late: bool, late_cancel_fee: Decimal, no_show_fee: Decimal):
-    """The fee a missed appointment carries under the clinic's policy (zero if none)."""
+def late_fee(
+    *,
+    status: str,
+    cancelled_late: bool,
+    late_cancel_fee: Decimal,
+    no_show_fee: Decimal,
+    fee_waived: bool = False,
+):
+    """The fee a missed appointment carries under the clinic's policy (zero if none).
+
+    `cancelled_late` is scheduling's rule (the patient's own cancellation, close to the
+    start, before check-in); staff may waive that fee, with a reason kept on record."""
     if status == "no_show":
         return no_show_fee
-    if status == "cancelled" and cancelled_late:
+    if status == "cancelled" and cancelled_late and not fee_waived:
         return late_cancel_fee
     return ZERO
 

@@ -1130,6 +1130,7 @@ def appointment_fee_charge(*, appointment, by) -> Invoice | None:
             cancelled_late=appointment.cancelled_late,
             late_cancel_fee=settings.BILLING_LATE_CANCEL_FEE,
             no_show_fee=settings.BILLING_NO_SHOW_FEE,
+            fee_waived=bool(appointment.late_fee_waived_reason),
         )
         existing = Invoice.objects.filter(
             appointment=appointment, kind=Invoice.Kind.INVOICE

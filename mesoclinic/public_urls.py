@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from mesoclinic.records import views as records_views
 from patients import views as patient_views
 from sessions.comms import views as session_views
 
@@ -18,4 +19,9 @@ urlpatterns = [
     ),
     path("aftercare/<str:token>/", session_views.aftercare_pdf, name="aftercare_pdf"),
     path("consent/<str:token>/", session_views.consent_pdf, name="consent_pdf"),
+    path(
+        "my-data/<str:token>/",
+        records_views.sar_patient_download,
+        name="subject_access_download",
+    ),
 ]

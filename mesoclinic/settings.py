@@ -72,6 +72,10 @@ try:
     parse_quiet_hours(CLINIC_QUIET_HOURS)
 except ValueError as exc:
     raise ImproperlyConfigured(f"CLINIC_QUIET_HOURS: {exc}") from exc
+# What staff are offered (course planner, next free slot) starts this long after now.
+CLINIC_MIN_NOTICE_MINUTES = env.int("CLINIC_MIN_NOTICE_MINUTES", default=60)
+if not 0 <= CLINIC_MIN_NOTICE_MINUTES <= 7 * 24 * 60:
+    raise ImproperlyConfigured("CLINIC_MIN_NOTICE_MINUTES must be between 0 and 10080.")
 # The public address of this site, used in links inside emails.
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 
@@ -289,6 +293,11 @@ CELERY_BEAT_SCHEDULE = {
     "retry-missing-consent-pdfs": {
         "task": "patients.tasks.retry_missing_consent_pdfs",
         "schedule": 600.0,
+    },
+    # Erasure and retention (mesoclinic.records): once a day.
+    "apply-retention": {
+        "task": "mesoclinic.records.tasks.apply_retention",
+        "schedule": 24 * 60 * 60.0,
     },
 }
 

@@ -196,6 +196,13 @@ class Evaluation:
     def may_treat(self) -> bool:
         return self.status == Status.CLEAR
 
+    @property
+    def stands_in_the_way(self) -> bool:
+        """The answers on file block this protocol or await a practitioner's decision:
+        booking it anyway needs an explicit acknowledgement (a missing or stale
+        screening is simply taken again at the first visit)."""
+        return self.status in (Status.BLOCKED, Status.NEEDS_ACKNOWLEDGEMENT)
+
 
 # What someone who may not read the answers is told instead of the reasons.
 STATUS_ONLY_REASONS = {

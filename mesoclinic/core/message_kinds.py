@@ -81,6 +81,15 @@ KINDS: tuple[Kind, ...] = (
         help="Sent by staff from the lot lookup when a manufacturer recalls a lot.",
     ),
     Kind(
+        "subject_access_link",
+        "Subject-access download link",
+        (0,),
+        respects_quiet_hours=False,
+        help="Sent by a manager from the patient page: a signed, expiring link to the "
+        "patient's data export.",
+        configurable=False,
+    ),
+    Kind(
         "reschedule_request",
         "Reschedule request (to the clinic)",
         (0,),

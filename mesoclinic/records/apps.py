@@ -13,7 +13,8 @@ class RecordsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # ready(): the panel's selectors need the models loaded.
+        # ready(): the panel's selectors and the outbox builders need the models loaded.
+        from mesoclinic.records import messages  # noqa: F401  (registers the outbox builder)
         from mesoclinic.records.panels import register
 
         register()

@@ -30,3 +30,17 @@ class ApiTokenForm(forms.Form):
         if cleaned.get("scope") == ApiToken.Scope.PRACTITIONER and not cleaned.get("practitioner"):
             self.add_error("practitioner", "Choose the practitioner whose patients it may read.")
         return cleaned
+
+
+class ErasureForm(forms.Form):
+    note = forms.CharField(
+        max_length=500,
+        label="How the request was made",
+        help_text="e.g. Letter of 3 March; identity checked at the desk.",
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    confirm = forms.BooleanField(
+        label="I have checked the patient's identity and they asked to be erased. "
+        "What is listed as erased now cannot be brought back.",
+        error_messages={"required": "Tick the box to confirm the request."},
+    )

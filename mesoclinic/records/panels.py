@@ -8,10 +8,9 @@ def patient_data_rights(request, *, patient) -> dict | None:
     manager = roles.has_role(request.user, roles.MANAGERS)
     if not manager and not selectors.practitioner_may_export(request.user, patient):
         return None
-    context = {"patient": patient, "manager": manager}
-    if manager:
-        context.update(selectors.data_rights_overview(patient))
-    return context
+    # No query for managers (the patient page's budget): exports and the erasure status
+    # are on the data-rights page the panel links to.
+    return {"patient": patient, "manager": manager}
 
 
 def register() -> None:

@@ -207,11 +207,14 @@ def patient_bundle(patient: Patient, *, file_urls: dict[str, str] | None = None)
 
 
 def practitioner_may_export(user, patient: Patient) -> bool:
-    """A practitioner's own patients: those they have a booking or a course with."""
-    return (
-        Appointment.objects.filter(patient=patient, practitioner=user).exists()
-        or TreatmentPlan.objects.filter(patient=patient, practitioner=user).exists()
-    )
+    """A practitioner's own patients: those they have a booking or a course with (one query)."""
+    return Patient.objects.filter(
+        Q(pk=patient.pk)
+        & (
+            Q(pk__in=Appointment.objects.filter(practitioner=user).values("patient"))
+            | Q(pk__in=TreatmentPlan.objects.filter(practitioner=user).values("patient"))
+        )
+    ).exists()
 
 
 def patient_messages(patient: Patient):
@@ -232,7 +235,16 @@ def own_patients_q(user) -> Q:
 
 def data_rights_overview(patient: Patient) -> dict:
     """What the manager's panel lists: this patient's exports and erasure requests."""
-    return {}
+    from mesoclinic.records.models import ErasureRequest, SubjectAccessExport
+
+    return {
+        "exports": list(
+            SubjectAccessExport.objects.filter(patient=patient).select_related("requested_by")[:5]
+        ),
+        "erasure": ErasureRequest.objects.filter(patient=patient)
+        .select_related("requested_by")
+        .first(),
+    }
 
 
 # --- the FHIR API's reads, within a token's scope ------------------------------------
@@ -330,3 +342,56 @@ def api_search(
             wanted = [k for k, v in fhir.APPOINTMENT_STATUS.items() if v == status]
             rows = rows.filter(status__in=wanted)
     return rows, one_patient
+
+
+# --- retention --------------------------------------------------------------------------
+
+
+def retention_facts(patient: Patient, *, today=None):
+    from billing.models import Invoice as InvoiceModel
+    from mesoclinic.records import retention
+    from patients.models import ConsentWithdrawal
+
+    now = timezone.now()
+    today = today or timezone.localdate(now)
+    completed = list(
+        Appointment.objects.filter(
+            patient=patient, status=Appointment.Status.COMPLETED
+        ).values_list("starts_at", flat=True)
+    )
+    treatment_days = tuple(sorted(timezone.localdate(t) for t in completed))
+    clinical_days = list(treatment_days)
+    clinical_days += list(
+        Screening.objects.filter(patient=patient).values_list("taken_on", flat=True)
+    )
+    clinical_days += [
+        timezone.localdate(t)
+        for t in SignedConsent.objects.filter(patient=patient).values_list("signed_at", flat=True)
+    ]
+    clinical_days += [
+        timezone.localdate(t)
+        for t in ConsentWithdrawal.objects.filter(signed_consent__patient=patient).values_list(
+            "withdrawn_at", flat=True
+        )
+    ]
+    invoices = [
+        timezone.localdate(t)
+        for t in InvoiceModel.objects.filter(patient=patient, issued_at__isnull=False).values_list(
+            "issued_at", flat=True
+        )
+    ]
+    return retention.Facts(
+        today=today,
+        clinical_years=settings.CLINIC_RETENTION_YEARS,
+        billing_years=settings.BILLING_RETENTION_YEARS,
+        last_clinical=max(clinical_days, default=None),
+        last_invoice=max(invoices, default=None),
+        treatment_days=treatment_days,
+        photo_days=tuple(
+            ClinicalPhoto.objects.filter(patient=patient).values_list("taken_on", flat=True)
+        ),
+        future_bookings=Appointment.objects.filter(
+            patient=patient, status__in=Appointment.UPCOMING_STATUSES, starts_at__gt=now
+        ).count(),
+        messages=OutboundMessage.objects.filter(patient_id=patient.pk).count(),
+    )

@@ -246,3 +246,16 @@ def completion_blockers_for(
             "(or it was withdrawn)."
         )
     return blockers
+
+
+DIAGRAM_REGIONS = ("face", "scalp", "body")
+
+
+def opening_region(chosen_zones, protocol_zones) -> str:
+    """The diagram a chart opens on: the region most of the chosen zones are in (else
+    most of the protocol's treatment areas), so a hair protocol opens on the scalp."""
+    for codes in (chosen_zones, protocol_zones):
+        regions = [ZONE_BY_CODE[c].region for c in codes if c in ZONE_BY_CODE]
+        if regions:
+            return max(DIAGRAM_REGIONS, key=regions.count)
+    return DIAGRAM_REGIONS[0]

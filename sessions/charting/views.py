@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 
 from mesoclinic.core import audit, roles
 from protocols.areas import ZONE_BY_CODE
+from sessions.charting import rules
 from sessions.charting import selectors as charting_selectors
 from sessions.charting import services as charting
 from sessions.charting.forms import ZONE_GROUPS, AmendmentForm, ChartForm, LotSearchForm
@@ -46,6 +47,10 @@ def _chart_page(request, appointment, chart, form=None, *, status=200, amend_for
             "form": form,
             "data": data,
             "selected": {a.zone: a.volume_ml for a in data.areas},
+            "open_region": rules.opening_region(
+                [a.zone for a in data.areas], appointment.protocol.treatment_areas
+            ),
+            "regions": rules.DIAGRAM_REGIONS,
             "zone_groups": ZONE_GROUPS,
             "zone_labels": {code: zone.label for code, zone in ZONE_BY_CODE.items()},
             "product_kinds": ChartProduct.Kind.choices,

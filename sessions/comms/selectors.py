@@ -220,7 +220,12 @@ class CancellationTerms:
 
 def cancellation_terms(appointment: Appointment, *, now: datetime) -> CancellationTerms:
     """What cancelling now means for the patient: late or not, and the fee, if any."""
-    late = scheduling_rules.cancellation_is_late(starts_at=appointment.starts_at, now=now)
+    late = scheduling_rules.cancellation_is_late(
+        starts_at=appointment.starts_at,
+        now=now,
+        by_patient=True,
+        checked_in=appointment.status == Appointment.Status.CHECKED_IN,
+    )
     fee = Decimal(settings.BILLING_LATE_CANCEL_FEE) if late else Decimal("0")
     may_cancel = appointment.is_upcoming and appointment.starts_at > now
     return CancellationTerms(late, fee, scheduling_rules.LATE_CANCEL_HOURS, may_cancel)

@@ -12,6 +12,7 @@ from datetime import datetime, time, timedelta
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
+from django.db.models import Q
 from django.utils import timezone
 
 from mesoclinic.core import message_kinds, outbox
@@ -83,7 +84,37 @@ def _wants(kind: str, appointment: Appointment) -> bool:
 
 
 def appointment_messages_cancel(*, appointment: Appointment) -> int:
-    return outbox.messages_cancel(subject=appointment, kinds=APPOINTMENT_KINDS)
+    """Cancel the appointment's messages still waiting: it was checked in, cancelled,
+    missed, or can no longer be messaged.
+
+    A course's at-booking messages (key "course:...", anchored on the first session of
+    the step) are about every session they cover: they stay while another of those is
+    still upcoming, and list only those when they go out (the builders re-read them).
+    """
+    subject_type = ContentType.objects.get_for_model(appointment)
+    pending = OutboundMessage.objects.filter(
+        subject_type=subject_type,
+        subject_id=appointment.pk,
+        state=OutboundMessage.State.PENDING,
+        kind__in=list(APPOINTMENT_KINDS),
+    )
+    done = [
+        row.pk
+        for row in pending.filter(offset_key__startswith=COURSE_KEY_PREFIX)
+        if not _others_still_upcoming(appointment, row.offset_key)
+    ]
+    keep_course_rows = Q(offset_key__startswith=COURSE_KEY_PREFIX) & ~Q(pk__in=done)
+    return pending.exclude(keep_course_rows).update(
+        state=OutboundMessage.State.CANCELLED,
+        last_error="No longer needed",
+        updated_at=timezone.now(),
+    )
+
+
+def _others_still_upcoming(anchor: Appointment, key: str) -> bool:
+    """Does a course message on `anchor` still cover another session to come?"""
+    now = timezone.now()
+    return any(a.pk != anchor.pk and a.starts_at > now for a in course_step_sessions(anchor, key))
 
 
 def appointment_messages_sync(

@@ -112,7 +112,13 @@ def appointment_cancel(request, token):
         note = form.cleaned_data["reason"].strip()
         reason = "Cancelled by the patient (email link)" + (f": {note}" if note else "")
         try:
-            services.appointment_cancel(appointment=appointment, reason=reason, by=None, now=now)
+            services.appointment_cancel(
+                appointment=appointment,
+                reason=reason,
+                by=None,
+                party=services.Party.PATIENT,
+                now=now,
+            )
         except services.SchedulingError as exc:
             problem = " ".join(exc.messages)
         terms = comms_selectors.cancellation_terms(appointment, now=now)

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from protocols.models import Protocol
 from sessions.scheduling import selectors
-from sessions.scheduling.models import Absence, Closure, Location, Room, WorkingHours
+from sessions.scheduling.models import Absence, Appointment, Closure, Location, Room, WorkingHours
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 TIME = forms.TimeInput(attrs={"type": "time", "step": 300}, format="%H:%M")
@@ -197,8 +197,36 @@ class CalendarMoveForm(forms.Form):
     override_reason = forms.CharField(max_length=300, required=False)
 
 
+class CourseStopForm(forms.Form):
+    reason = forms.CharField(max_length=300, label="Reason for stopping the course")
+
+
 class CancelForm(forms.Form):
+    party = forms.ChoiceField(
+        label="Who cancelled?",
+        choices=[
+            (Appointment.CancelledByParty.PATIENT, "The patient cancelled"),
+            (
+                Appointment.CancelledByParty.CLINIC,
+                "The clinic cancelled (practitioner ill, equipment, closure)",
+            ),
+        ],
+        widget=forms.RadioSelect,
+        error_messages={"required": "Say who cancelled: the patient or the clinic."},
+    )
     reason = forms.CharField(max_length=300, label="Reason for cancelling")
+    waive_fee = forms.BooleanField(required=False, label="Waive the late-cancellation fee")
+    fee_waived_reason = forms.CharField(
+        max_length=200, required=False, label="Reason for waiving the fee"
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("waive_fee") and not (data.get("fee_waived_reason") or "").strip():
+            self.add_error("fee_waived_reason", "Give a reason for waiving the fee.")
+        if not data.get("waive_fee"):
+            data["fee_waived_reason"] = ""
+        return data
 
 
 class StatusForm(forms.Form):
@@ -246,6 +274,10 @@ class SessionTimesForm(forms.Form):
     """The reviewed proposal: one start per session, plus an override reason if needed."""
 
     override_reason = forms.CharField(max_length=300, required=False, label="Reason for override")
+    screening_acknowledged = forms.BooleanField(
+        required=False,
+        label="I understand: screening must be cleared before treatment. Book the course anyway.",
+    )
 
     def __init__(self, *args, sequences: list[int], **kwargs):
         super().__init__(*args, **kwargs)

@@ -265,6 +265,10 @@ class Appointment(models.Model):
         CANCELLED = "cancelled", "Cancelled"
         NO_SHOW = "no_show", "No-show"
 
+    class CancelledByParty(models.TextChoices):
+        PATIENT = "patient", "The patient"
+        CLINIC = "clinic", "The clinic"
+
     # Still to come and not yet begun: may move, be cancelled, be confirmed from a link.
     UPCOMING_STATUSES = (Status.BOOKED, Status.CONFIRMED)
     # The patient is here for it: the chart may be opened and written.
@@ -310,7 +314,14 @@ class Appointment(models.Model):
     completed_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
     cancel_reason = models.CharField(max_length=300, blank=True)
+    # A late cancellation is the patient's, close to the start (scheduling.rules).
     cancelled_late = models.BooleanField(default=False)
+    cancelled_by_party = models.CharField(
+        "who cancelled", max_length=7, choices=CancelledByParty.choices, blank=True
+    )
+    late_fee_waived_reason = models.CharField(
+        "why the late-cancellation fee was waived", max_length=200, blank=True
+    )
     cancelled_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,

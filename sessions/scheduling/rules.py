@@ -25,8 +25,15 @@ FIRST_SESSION_HORIZON_DAYS = 60
 LATE_CANCEL_HOURS = 24
 
 
-def cancellation_is_late(*, starts_at: datetime, now: datetime) -> bool:
-    """Within LATE_CANCEL_HOURS of the start: the late-cancellation fee applies."""
+def cancellation_is_late(
+    *, starts_at: datetime, now: datetime, by_patient: bool = True, checked_in: bool = False
+) -> bool:
+    """A late cancellation — the one that carries the late-cancellation fee — is the
+    patient's own, within LATE_CANCEL_HOURS of the start, before they were checked in.
+    The clinic cancelling (practitioner ill, machine broken) is never late, nor is
+    cancelling a patient who is already here."""
+    if not by_patient or checked_in:
+        return False
     return starts_at - now < timedelta(hours=LATE_CANCEL_HOURS)
 
 
@@ -74,6 +81,8 @@ class Availability:
     closures: inclusive ranges of local days when the location is closed.
     absences: the practitioner's leave and training.
     busy: live appointments of the practitioner and of the room (both block a slot).
+    not_before: nothing starts earlier (now plus the clinic's minimum notice, for what is
+    proposed); None: no limit.
     """
 
     zone: tzinfo
@@ -82,6 +91,7 @@ class Availability:
     absences: Sequence[Span] = ()
     busy: Sequence[Span] = ()
     step_minutes: int = 15
+    not_before: datetime | None = None
     _busy_sorted: tuple[Span, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -95,7 +105,11 @@ class Availability:
             absences=self.absences,
             busy=(*self.busy, *extra),
             step_minutes=self.step_minutes,
+            not_before=self.not_before,
         )
+
+    def too_soon(self, start: datetime) -> bool:
+        return self.not_before is not None and start < self.not_before
 
     def local_date(self, moment: datetime) -> date:
         return moment.astimezone(self.zone).date()
@@ -166,6 +180,9 @@ def slot_problems(start: datetime, end: datetime, availability: Availability) ->
     if end <= start:
         return ["The end must be after the start."]
     day = availability.local_date(start)
+    if availability.too_soon(start):
+        when = f"{availability.not_before.astimezone(availability.zone):%a %d %b %Y %H:%M}"
+        problems.append(f"That time is too soon: the first time that can be offered is {when}.")
     if availability.is_closed(day):
         problems.append(f"The clinic is closed on {day:%a %d %b %Y}.")
     if not availability.within_hours(start, end):
@@ -202,7 +219,9 @@ def free_starts_on(
         start = block_start
         while start + duration <= block_end:
             end = start + duration
-            if preferences.time_ok(start, end, availability.zone):
+            if availability.too_soon(start):
+                pass  # earlier than now plus the clinic's notice
+            elif preferences.time_ok(start, end, availability.zone):
                 span = availability.clash(start, end)
                 if span is None:
                     starts.append(start)

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.db.models import Q, QuerySet
 from django.http import Http404
@@ -131,10 +133,12 @@ def availability_for(
     first_day: date,
     last_day: date,
     exclude_ids: tuple[int, ...] = (),
+    not_before: datetime | None = None,
 ) -> scheduling.Availability:
     """Everything the engine needs to know about one practitioner (and room) over some days.
 
     Four queries whatever the range: hours, closures, absences, live appointments.
+    `not_before`: nothing earlier is free (`earliest_offer()` for what staff are offered).
     """
     start, end = local_day_bounds(first_day, last_day)
     hours: dict[int, list[tuple[time, time]]] = defaultdict(list)
@@ -167,7 +171,13 @@ def availability_for(
         closures=closures,
         absences=absences,
         busy=busy,
+        not_before=not_before,
     )
+
+
+def earliest_offer(now: datetime | None = None) -> datetime:
+    """The first moment a proposed time may start: now plus the clinic's minimum notice."""
+    return (now or timezone.now()) + timedelta(minutes=settings.CLINIC_MIN_NOTICE_MINUTES)
 
 
 # --- Courses
@@ -371,3 +381,25 @@ def timing_problems(appointment: Appointment, *, now: datetime) -> dict[str, str
             starts_at=appointment.starts_at, now=now, zone=zone
         ),
     }
+
+
+@dataclass(frozen=True)
+class CancellationFee:
+    """What cancelling now would cost the patient, shown before staff confirm."""
+
+    late_if_patient: bool  # the patient cancelling now is a late cancellation
+    fee_if_patient: Decimal  # the late-cancellation fee that would be invoiced (0: none)
+    checked_in: bool
+    window_hours: int
+
+
+def cancellation_fee(appointment: Appointment, *, now: datetime) -> CancellationFee:
+    """The same rule the cancellation applies (scheduling.rules.cancellation_is_late);
+    the amount is the clinic's BILLING_LATE_CANCEL_FEE, as billing charges it. A clinic
+    cancellation never carries a fee."""
+    checked_in = appointment.status == Appointment.Status.CHECKED_IN
+    late = scheduling.cancellation_is_late(
+        starts_at=appointment.starts_at, now=now, by_patient=True, checked_in=checked_in
+    )
+    fee = Decimal(settings.BILLING_LATE_CANCEL_FEE) if late else Decimal("0")
+    return CancellationFee(late, fee, checked_in, scheduling.LATE_CANCEL_HOURS)

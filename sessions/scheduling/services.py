@@ -337,10 +337,13 @@ def course_plan(
     first_start: datetime | None = None,
     preferences: scheduling.Preferences = scheduling.NO_PREFERENCES,
     course: TreatmentPlan | None = None,
+    now: datetime | None = None,
 ) -> scheduling.Proposal:
     """Propose every session of a new course, or the remaining ones of `course`.
 
     Reads only: the proposal is shown for staff to review and adjust before booking.
+    Nothing is proposed before now plus the clinic's minimum notice
+    (settings.CLINIC_MIN_NOTICE_MINUTES), so every proposal can be booked as shown.
     """
     if course is not None:
         live = [a for a in selectors.course_live_sessions(course) if a.kind == Kind.COURSE_SESSION]
@@ -367,6 +370,7 @@ def course_plan(
         room=room,
         first_day=from_day,
         last_day=last_day,
+        not_before=selectors.earliest_offer(now),
     )
     return scheduling.propose_course(
         sessions=sessions,
@@ -495,8 +499,14 @@ def course_book(
     preferences: scheduling.Preferences = scheduling.NO_PREFERENCES,
     override_reason: str = "",
     notes: str = "",
+    screening_acknowledged: bool = False,
 ) -> TreatmentPlan:
-    """Create the course and book every session in one step: all or nothing."""
+    """Create the course and book every session in one step: all or nothing.
+
+    When the patient's screening stands in the way of the protocol (blocked, or awaiting
+    a practitioner's decision), booking needs `screening_acknowledged`: staff saw that
+    screening must be cleared before treatment (the treatment gates are unchanged).
+    """
     if len(starts) != protocol.sessions_in_course:
         raise SchedulingError(
             f"{protocol} is a course of {protocol.sessions_in_course} sessions; "
@@ -504,6 +514,13 @@ def course_book(
         )
     if patient.is_archived:
         raise SchedulingError("This patient is archived; restore them before booking.")
+    screening = course_screening(patient=patient, protocol=protocol)
+    if screening.stands_in_the_way and not screening_acknowledged:
+        raise SchedulingError(
+            f"Screening for {protocol}: {screening.label}. Screening must be cleared before "
+            "treatment; to book the course anyway, acknowledge this.",
+            code="screening_acknowledgement_needed",
+        )
     with transaction.atomic():
         course = course_create(
             patient=patient,
@@ -521,7 +538,26 @@ def course_book(
             by=by,
             override_reason=override_reason,
         )
+        if screening.stands_in_the_way:
+            audit.record(
+                actor=by,
+                action=audit.Action.ACKNOWLEDGE,
+                patient=patient,
+                obj=course,
+                summary=f"Booked {protocol} although the screening is: {screening.label}. "
+                "Acknowledged: screening must be cleared before treatment.",
+            )
     return course
+
+
+def course_screening(*, patient: Patient, protocol: Protocol, today: date | None = None):
+    """What the patient's latest screening says about this protocol (full evaluation:
+    show it through `screening_as_seen_by`)."""
+    return screening_for_protocol(
+        latest=latest_screening(patient),
+        protocol=protocol,
+        today=today or timezone.localdate(),
+    )
 
 
 def course_cancel(*, course: TreatmentPlan, reason: str, by: User | None) -> TreatmentPlan:
@@ -534,7 +570,11 @@ def course_cancel(*, course: TreatmentPlan, reason: str, by: User | None) -> Tre
             raise SchedulingError("This course is no longer active.")
         for appointment in course.appointments.filter(status__in=Appointment.UPCOMING_STATUSES):
             appointment_cancel(
-                appointment=appointment, reason=f"Course stopped: {reason}", by=by, late=False
+                appointment=appointment,
+                reason=f"Course stopped: {reason}",
+                by=by,
+                party=Party.CLINIC,
+                late=False,
             )
         course.status = TreatmentPlan.Status.CANCELLED
         course.save(update_fields=["status", "updated_at"])
@@ -693,6 +733,7 @@ def shifts_offered(*, appointment: Appointment, old_start: datetime) -> list[sch
         first_day=first_day,
         last_day=last_day,
         exclude_ids=tuple(a.pk for a in later) + (appointment.pk,),
+        not_before=selectors.earliest_offer(),
     )
     return scheduling.propose_shift(
         moved_sequence=appointment.sequence,
@@ -895,22 +936,42 @@ def _course_finish_if_done(course: TreatmentPlan | None) -> None:
         course.save(update_fields=["status", "updated_at"])
 
 
+Party = Appointment.CancelledByParty
+
+
 def appointment_cancel(
     *,
     appointment: Appointment,
     reason: str,
     by: User | None,
+    party: str,
     now: datetime | None = None,
     late: bool | None = None,
+    fee_waived_reason: str = "",
 ) -> Appointment:
-    """Cancel with a reason; late when within scheduling.LATE_CANCEL_HOURS of the start."""
+    """Cancel with a reason, saying who cancelled: the patient or the clinic.
+
+    Late (scheduling.rules.cancellation_is_late) only when the patient cancels within
+    LATE_CANCEL_HOURS of the start and was not checked in; a late cancellation carries
+    billing's fee unless waived, which needs a reason and is audited.
+    """
     now = now or timezone.now()
     if not reason.strip():
         raise SchedulingError("Give a reason for the cancellation.")
+    if party not in Party.values:
+        raise SchedulingError("Say who cancelled: the patient or the clinic.", code="party")
+    fee_waived_reason = fee_waived_reason.strip()[:200]
     with transaction.atomic():
         _lock_for(appointment, Status.CANCELLED)
         if late is None:
-            late = scheduling.cancellation_is_late(starts_at=appointment.starts_at, now=now)
+            late = scheduling.cancellation_is_late(
+                starts_at=appointment.starts_at,
+                now=now,
+                by_patient=party == Party.PATIENT,
+                checked_in=appointment.status == Status.CHECKED_IN,
+            )
+        if not late:
+            fee_waived_reason = ""  # nothing to waive
         _set_status(
             appointment,
             Status.CANCELLED,
@@ -918,14 +979,24 @@ def appointment_cancel(
             cancel_reason=reason.strip()[:300],
             cancelled_late=late,
             cancelled_by=by,
+            cancelled_by_party=party,
+            late_fee_waived_reason=fee_waived_reason,
         )
         hooks.run(hooks.CANCELLED, appointment=appointment, by=by)
         _audit(
             by=by,
             appointment=appointment,
             action=audit.Action.CHANGE,
-            summary=f"Cancelled{' (late)' if late else ''}: {reason.strip()}",
+            summary=f"Cancelled by {Party(party).label.lower()}{' (late)' if late else ''}: "
+            f"{reason.strip()}",
         )
+        if fee_waived_reason:
+            _audit(
+                by=by,
+                appointment=appointment,
+                action=audit.Action.CHANGE,
+                summary=f"Late-cancellation fee waived. Reason: {fee_waived_reason}",
+            )
     return appointment
 
 

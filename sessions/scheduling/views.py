@@ -20,7 +20,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from django.views.decorators.http import require_POST
 
 from mesoclinic.core import roles
-from patients.selectors import patient_for_staff, patient_search
+from patients.selectors import patient_for_staff, patient_search, screening_as_seen_by
 from protocols.models import Protocol
 from sessions.scheduling import forms, ical, selectors, services
 from sessions.scheduling import rules as scheduling
@@ -470,7 +470,7 @@ def find_slot(request):
                 last_day=data["last_day"],
                 duration=timedelta(minutes=minutes),
                 availability=availability,
-                not_before=timezone.now(),
+                not_before=selectors.earliest_offer(),
                 limit=5,
             ):
                 results.append((start, person))
@@ -602,6 +602,7 @@ def appointment_detail(request, appointment_id, move_form=None, cancel_form=None
             "cancellable": Status.CANCELLED in services.TRANSITIONS[a.status],
             "move_form": move_form,
             "cancel_form": cancel_form or forms.CancelForm(),
+            "cancel_fee": selectors.cancellation_fee(a, now=timezone.now()),
             "shifts": shifts,
             "course_sessions": course_sessions,
         },
@@ -700,8 +701,13 @@ def appointment_status(request, appointment_id):
                 return appointment_detail(
                     request, appointment_id=a.public_id, cancel_form=cancel_form
                 )
+            data = cancel_form.cleaned_data
             services.appointment_cancel(
-                appointment=a, reason=cancel_form.cleaned_data["reason"], by=request.user
+                appointment=a,
+                reason=data["reason"],
+                party=data["party"],
+                fee_waived_reason=data["fee_waived_reason"],
+                by=request.user,
             )
         else:
             service = {
@@ -760,10 +766,15 @@ def course_plan(request, patient_id):
             "location": selectors.active_locations().values_list("pk", flat=True).first(),
         },
     )
-    proposal = times_form = None
+    proposal = times_form = screening = None
     if plan_form.is_bound and plan_form.is_valid():
         data = plan_form.cleaned_data
         protocol = data["protocol"]
+        # Read as the viewer may: front desk sees the status, never the answers.
+        screening = screening_as_seen_by(
+            services.course_screening(patient=patient, protocol=protocol),
+            roles=roles.roles_of(request.user),
+        )
         proposal = services.course_plan(
             protocol=protocol,
             practitioner=data["practitioner"],
@@ -786,6 +797,7 @@ def course_plan(request, patient_id):
                         starts=[start for _, start in times_form.starts()],
                         preferences=_preferences(data),
                         override_reason=times_form.cleaned_data["override_reason"],
+                        screening_acknowledged=times_form.cleaned_data["screening_acknowledged"],
                         by=request.user,
                     )
                 except services.SchedulingError as exc:
@@ -807,6 +819,7 @@ def course_plan(request, patient_id):
             "times_form": times_form,
             "rows": _rows(proposal, times_form),
             "course": None,
+            "screening": screening,
         },
     )
 
@@ -822,7 +835,7 @@ def course_detail(request, course_id):
             "course": course,
             "sessions": sessions,
             "progress": selectors.course_progress(course, sessions, today=timezone.localdate()),
-            "cancel_form": forms.CancelForm(),
+            "cancel_form": forms.CourseStopForm(),
         },
     )
 
@@ -885,7 +898,7 @@ def course_continue(request, course_id):
 @require_POST
 def course_cancel(request, course_id):
     course = selectors.course_for_staff(course_id)
-    form = forms.CancelForm(request.POST)
+    form = forms.CourseStopForm(request.POST)
     if form.is_valid():
         try:
             services.course_cancel(

@@ -40,6 +40,7 @@ SUITES = [
     "tests.bench.sessions_bench",
     "tests.bench.pdf_bench",
     "tests.bench.billing_bench",
+    "tests.bench.records_bench",
     "tests.bench.load_bench",
 ]
 TIER = tiers.current()

@@ -214,6 +214,8 @@ def test_fees_and_consultation_deduction():
     assert pricing.late_fee(status="no_show", cancelled_late=False, **fees) == 100
     assert pricing.late_fee(status="cancelled", cancelled_late=True, **fees) == 50
     assert pricing.late_fee(status="cancelled", cancelled_late=False, **fees) == 0
+    waived = pricing.late_fee(status="cancelled", cancelled_late=True, fee_waived=True, **fees)
+    assert waived == 0
     assert pricing.consultation_deduction(
         fee=Decimal(100),
         consulted_on=date(2026, 1, 1),

@@ -109,7 +109,9 @@ def test_late_cancellation_and_no_show_carry_the_clinic_fee(
         status=Appointment.Status.CONFIRMED,
     )
 
-    services.appointment_cancel(appointment=soon, reason="Car broke down", by=frontdesk)
+    services.appointment_cancel(
+        party="patient", appointment=soon, reason="Car broke down", by=frontdesk
+    )
     services.appointment_no_show(appointment=missed, by=frontdesk)
 
     soon.refresh_from_db()
@@ -132,5 +134,5 @@ def test_an_early_cancellation_is_free(
         start=NOW + datetime.timedelta(days=5),
         status=Appointment.Status.BOOKED,
     )
-    services.appointment_cancel(appointment=later, reason="Holiday", by=frontdesk)
+    services.appointment_cancel(party="patient", appointment=later, reason="Holiday", by=frontdesk)
     assert not Invoice.objects.exists()

@@ -34,6 +34,25 @@ def test_rows_are_chained_in_commit_order_and_verify():
     assert result.ok and result.rows == 5
 
 
+def test_python_and_database_compute_the_same_hash():
+    audit.record(action="view", actor_label="Zoë | ünïcode", summary="12:34 ; ✓")
+    event = AuditEvent.objects.get()
+    assert event.row_hash == audit_chain.row_hash(
+        id=event.pk,
+        at=event.at,
+        actor_id=None,
+        actor_label=event.actor_label,
+        patient_id=None,
+        action=event.action,
+        object_type="",
+        object_id="",
+        summary=event.summary,
+        ip_address=None,
+        chain_seq=event.chain_seq,
+        prev_hash=event.prev_hash,
+    )
+
+
 def test_verify_command_reports_success(capsys):
     _write(4)
     call_command("audit_verify")

@@ -295,6 +295,13 @@ def view_reads(pattern) -> tuple[set[str], dict[str, str], bool]:
 # --- Objects and URL keywords ------------------------------------------------------------
 
 
+def _subject_access_target(kwargs):
+    from mesoclinic.records.messages import LINK_ACTION
+    from mesoclinic.records.models import SubjectAccessExport
+
+    return (LINK_ACTION, SubjectAccessExport.objects.get(public_id=kwargs["export_id"]).pk)
+
+
 def public_tokens(kwargs) -> dict[str, dict[str, str]]:
     """For each signed-link URL: a good token and malformed, tampered, expired ones."""
     from mesoclinic.core import links as signed_links
@@ -313,6 +320,7 @@ def public_tokens(kwargs) -> dict[str, dict[str, str]]:
         "public:appointment_reschedule": (links.RESCHEDULE, appointment.pk),
         "public:aftercare_pdf": (links.AFTERCARE_PDF, appointment.pk),
         "public:consent_pdf": (links.CONSENT_PDF, consent.pk),
+        "public:subject_access_download": _subject_access_target(kwargs),
     }
     long_ago = timezone.now() - datetime.timedelta(days=settings.PATIENT_LINK_MAX_AGE_DAYS + 5)
     tokens = {}

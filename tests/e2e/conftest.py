@@ -28,6 +28,12 @@ CHROMIUM_ARGS = [
     "--disable-dev-shm-usage",
 ]
 TABLET = {"width": 1024, "height": 768}
+# The key journeys also run at a current iPad's width and on a desktop screen:
+# @pytest.mark.parametrize("page", VIEWPORTS, indirect=True, ids=VIEWPORT_IDS).
+IPAD = {"width": 1180, "height": 820}
+DESKTOP = {"width": 1440, "height": 900}
+VIEWPORTS = [IPAD, DESKTOP]
+VIEWPORT_IDS = ["ipad-1180", "desktop-1440"]
 
 
 @pytest.fixture(scope="session")
@@ -92,8 +98,11 @@ def new_page(browser, live_server, csp_violations):
 
 
 @pytest.fixture
-def page(browser, live_server, csp_violations):
-    context = _open_context(browser, live_server.url, csp_violations)
+def page(request, browser, live_server, csp_violations):
+    """A tablet (1024x768) unless the test is parametrised with another viewport."""
+    context = _open_context(
+        browser, live_server.url, csp_violations, viewport=getattr(request, "param", TABLET)
+    )
     page = context.new_page()
     yield page
     context.close()

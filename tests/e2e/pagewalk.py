@@ -95,8 +95,9 @@ def sample_chart(kwargs) -> None:
     kwargs["appointment_id"] = appointment.public_id
 
 
-# JSON APIs answer machines, not people: tests/records/test_fhir_api.py covers them.
-NOT_PAGES = ("fhir:",)
+# Not pages: the FHIR JSON API (tests/records/test_fhir_api.py) and the patient's ZIP
+# download (tests/records/test_subject_access.py).
+NOT_PAGES = ("fhir:", "public:subject_access_download")
 
 
 def pages_for(column: str | None, kwargs) -> list[WalkedPage]:

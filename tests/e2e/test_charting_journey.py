@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import login
+from tests.e2e.conftest import VIEWPORT_IDS, VIEWPORTS, login
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -36,6 +36,7 @@ def eager_celery():
     app.conf.task_always_eager = previous
 
 
+@pytest.mark.parametrize("page", VIEWPORTS, indirect=True, ids=VIEWPORT_IDS)
 def test_chart_consent_sign_complete_and_aftercare(page, practitioner, catalogue, eager_celery):
     from sessions.scheduling.models import Appointment, Location, TreatmentPlan
     from tests.factories import PatientFactory, ScreeningFactory

@@ -10,7 +10,7 @@ import time_machine
 from playwright.sync_api import expect
 
 from sessions.scheduling.models import Appointment, Closure, Location, TreatmentPlan
-from tests.e2e.conftest import login
+from tests.e2e.conftest import VIEWPORT_IDS, VIEWPORTS, login
 from tests.factories import PatientFactory
 from tests.sessions.conftest import add_hours
 
@@ -40,6 +40,7 @@ def drag(page, event, column_date: str, time: str) -> None:
     page.mouse.up()
 
 
+@pytest.mark.parametrize("page", VIEWPORTS, indirect=True, ids=VIEWPORT_IDS)
 def test_plan_book_and_move_a_course(clinic_clock, page, frontdesk, practitioner, catalogue):
     location = Location.objects.create(name="Harley Street", address="1 Harley Street")
     add_hours(practitioner, location)

@@ -1,6 +1,10 @@
 """Real objects for the records app's URL keywords (for the permission walk)."""
 
+from django.core.files.base import ContentFile
+from django.utils import timezone
+
 from mesoclinic.records import services
+from mesoclinic.records.models import SubjectAccessExport
 from sessions.scheduling.models import Location, TreatmentPlan
 from tests.conftest import make_user
 
@@ -20,7 +24,13 @@ def sample_kwargs(patient, catalogue, practitioner) -> dict:
     token, _raw = services.api_token_create(
         name="Sample integration", scope="clinic", by=make_user("token-maker", "manager")
     )
+    export = SubjectAccessExport(
+        patient=patient, requested_by=practitioner, status="ready", completed_at=timezone.now()
+    )
+    export.file.save("export.zip", ContentFile(b"PK\x05\x06" + b"\x00" * 18), save=False)
+    export.save()
     return {
+        "export_id": export.public_id,
         "token_id": token.public_id,
         "resource_type": "Patient",
         "resource_id": str(patient.public_id),

@@ -152,3 +152,19 @@ def test_front_desk_may_not_export(frontdesk_client, patient):
 def test_patient_page_offers_the_export(manager_client, patient):
     body = manager_client.get(reverse("patients:detail", args=[patient.public_id])).content
     assert reverse("records:fhir_export", args=[patient.public_id]).encode() in body
+
+
+def test_panel_shows_manager_actions_and_a_practitioner_only_their_own(
+    client, manager_client, patient, record, practitioner
+):
+    detail = reverse("patients:detail", args=[patient.public_id])
+    body = manager_client.get(detail).content.decode()
+    for name in ("records:sar_request", "records:data_rights", "records:erasure"):
+        assert reverse(name, args=[patient.public_id]) in body
+    client.force_login(practitioner)
+    own = client.get(detail).content.decode()
+    assert reverse("records:fhir_export", args=[patient.public_id]) in own
+    assert reverse("records:erasure", args=[patient.public_id]) not in own
+    stranger = PatientFactory()
+    other = client.get(reverse("patients:detail", args=[stranger.public_id])).content.decode()
+    assert reverse("records:fhir_export", args=[stranger.public_id]) not in other

@@ -26,7 +26,9 @@ def test_booking_moving_and_cancelling_through_the_services_reach_the_timeline(
     services.appointment_move(
         appointment=a, starts_at=local(MON + timedelta(days=10), 14), by=working_practitioner
     )
-    services.appointment_cancel(appointment=a, reason="Unwell", by=working_practitioner)
+    services.appointment_cancel(
+        party="patient", appointment=a, reason="Unwell", by=working_practitioner
+    )
     entries = timeline.timeline_entries_for(patient, roles=frozenset({roles.FRONT_DESK}))
     by_kind = {e.kind: e for e in entries}
     assert set(by_kind) == {"appointment_booked", "appointment_moved", "appointment_cancelled"}

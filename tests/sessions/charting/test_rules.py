@@ -86,3 +86,14 @@ def test_next_session_texts():
     assert "maintenance session is suggested in about 6 months" in aftercare.next_session_text(
         booked=None, sessions_left=0, **common
     )
+
+
+def test_the_chart_opens_on_the_region_of_its_zones():
+    from sessions.charting.rules import opening_region
+
+    hair = ["scalp_frontal", "scalp_midscalp", "scalp_crown"]
+    assert opening_region([], hair) == "scalp"
+    assert opening_region(["abdomen"], hair) == "body"  # what was charted wins
+    assert opening_region(["neck", "face_chin", "face_forehead"], []) == "face"
+    assert opening_region([], []) == "face"
+    assert opening_region(["not-a-zone"], ["also-not"]) == "face"

@@ -15,6 +15,7 @@ from mesoclinic.core.messages_views import OutboxFilterForm
 from mesoclinic.core.models import MessageSetting, OutboundMessage
 from sessions.comms import services as reminders
 from sessions.scheduling import services
+from tests.factories import ScreeningFactory
 from tests.sessions.comms.conftest import NOW, book, local, messages_of
 
 pytestmark = pytest.mark.usefixtures("clock")
@@ -110,7 +111,9 @@ class TestCourseBookedInOneStep:
         self, booked_course, working_practitioner
     ):
         first, second, third = sessions_of(booked_course)
-        services.appointment_cancel(appointment=second, reason="Away", by=working_practitioner)
+        services.appointment_cancel(
+            party="patient", appointment=second, reason="Away", by=working_practitioner
+        )
         deliver_due()
         [confirmation] = [m for m in mail.outbox if "booked" in m.subject]
         assert [str(e["uid"]) for e in ics_events(confirmation)] == [
@@ -118,6 +121,46 @@ class TestCourseBookedInOneStep:
             f"{third.public_id}@mesoclinic",
         ]
         assert "April" not in confirmation.body
+
+    def test_checking_in_session_one_keeps_the_confirmation_of_the_others(
+        self, booked_course, patient, working_practitioner, clock
+    ):
+        """Issue 11, item 4: check-in before the outbox's next dispatch."""
+        first, second, third = sessions_of(booked_course)
+        clock.move_to(first.starts_at - timedelta(minutes=10))
+        ScreeningFactory(
+            patient=patient, taken_on=first.starts_at.date(), recorded_by=working_practitioner
+        )
+        services.appointment_check_in(appointment=first, by=working_practitioner)
+        row = messages_of(first, "booking_confirmation").get()
+        assert (row.state, row.offset_key) == (State.PENDING, "course:1-3")
+        # Session 1's own reminders are no longer needed.
+        assert set(messages_of(first, "appointment_reminder").values_list("state", flat=True)) == {
+            State.CANCELLED
+        }
+        deliver_due()
+        row.refresh_from_db()
+        assert row.state == State.SENT
+        [confirmation] = [m for m in mail.outbox if "booked" in m.subject]
+        assert [str(e["uid"]) for e in ics_events(confirmation)] == [
+            f"{second.public_id}@mesoclinic",
+            f"{third.public_id}@mesoclinic",
+        ]
+        assert "Wednesday 8 April 2026, 10:00" in confirmation.body
+        assert "Wednesday 6 May 2026, 10:00" in confirmation.body
+        assert "11 March" not in confirmation.body
+
+    def test_the_confirmation_goes_once_no_session_it_covers_is_still_to_come(
+        self, booked_course, working_practitioner
+    ):
+        first, second, third = sessions_of(booked_course)
+        for session in (second, third, first):
+            services.appointment_cancel(
+                party="patient", appointment=session, reason="Moved away", by=working_practitioner
+            )
+            row = messages_of(first, "booking_confirmation").get()
+            assert row.state == (State.CANCELLED if session == first else State.PENDING)
+        assert deliver_due()["sent"] == 0
 
     def test_booking_one_more_session_of_a_course_gets_its_own_confirmation(
         self, patient, working_practitioner, location, room, face
@@ -263,7 +306,9 @@ class TestMoved:
             starts_at=local(TUE + timedelta(days=2), 14),
             by=working_practitioner,
         )
-        services.appointment_cancel(appointment=appointment, reason="Ill", by=working_practitioner)
+        services.appointment_cancel(
+            party="patient", appointment=appointment, reason="Ill", by=working_practitioner
+        )
         assert messages_of(appointment, "appointment_moved").get().state == State.CANCELLED
 
 

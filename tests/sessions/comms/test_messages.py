@@ -73,7 +73,9 @@ class TestBookingConfirmation:
         assert row.state == State.SENT and row.email_subject == email.subject
 
     def test_a_cancelled_appointment_gets_no_confirmation(self, appointment, working_practitioner):
-        services.appointment_cancel(appointment=appointment, reason="Ill", by=working_practitioner)
+        services.appointment_cancel(
+            party="patient", appointment=appointment, reason="Ill", by=working_practitioner
+        )
         row = messages_of(appointment, "booking_confirmation").get()
         assert row.state == State.CANCELLED
         # Even a row that slipped through (e.g. resent by staff) is cancelled at send time.
@@ -160,7 +162,9 @@ class TestPrecareAndReminders:
     def test_cancelling_cancels_every_pending_reminder(self, appointment, working_practitioner):
         pending = messages_of(appointment).filter(state=State.PENDING)
         assert pending.filter(kind="appointment_reminder").count() == 2
-        services.appointment_cancel(appointment=appointment, reason="Ill", by=working_practitioner)
+        services.appointment_cancel(
+            party="patient", appointment=appointment, reason="Ill", by=working_practitioner
+        )
         assert not pending.exists()
 
     def test_a_kind_the_manager_switched_off_is_not_scheduled(
@@ -334,7 +338,9 @@ def test_a_reschedule_request_for_a_cancelled_appointment_is_dropped(
     appointment, working_practitioner
 ):
     row = reminders.appointment_reschedule_request(appointment=appointment)
-    services.appointment_cancel(appointment=appointment, reason="Ill", by=working_practitioner)
+    services.appointment_cancel(
+        party="patient", appointment=appointment, reason="Ill", by=working_practitioner
+    )
     deliver_due()
     row.refresh_from_db()
     assert row.state == State.CANCELLED

@@ -145,7 +145,9 @@ def test_cancelling_removes_pending_reminders_so_none_is_sent(
         kind__in=["appointment_reminder", "precare"], due_at__gt=timezone.now()
     )
     assert waiting.count() == 3  # reminders 48 h and 3 h before, pre-care 8 days before
-    services.appointment_cancel(appointment=appointment, reason="Moving away", by=practitioner)
+    services.appointment_cancel(
+        party="patient", appointment=appointment, reason="Moving away", by=practitioner
+    )
     assert set(waiting.values_list("state", flat=True)) == {State.CANCELLED}
     # Time passes: the rows' moments arrive. Cancelled rows are never dispatched...
     messages_of(appointment).update(due_at=timezone.now() - datetime.timedelta(seconds=5))

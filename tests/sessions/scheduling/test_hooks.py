@@ -58,6 +58,8 @@ def test_a_hook_that_refuses_undoes_the_status_change(
 
     monkeypatch.setattr(hooks, "CANCELLED", [*hooks.CANCELLED, refuse])
     with pytest.raises(SchedulingError, match="The till is closed"):
-        services.appointment_cancel(appointment=appointment, reason="Ill", by=practitioner)
+        services.appointment_cancel(
+            party="patient", appointment=appointment, reason="Ill", by=practitioner
+        )
     assert calls == [Appointment.Status.CANCELLED]  # the hook saw the change, in the transaction
     assert Appointment.objects.get(pk=appointment.pk).status == Appointment.Status.BOOKED

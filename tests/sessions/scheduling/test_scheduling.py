@@ -534,3 +534,33 @@ class TestTreatmentTiming:
             "This appointment starts at 10:00 on 02 March 2026; "
             "it cannot be completed before it starts."
         )
+
+
+class TestLateCancellation:
+    """Only the patient's own cancellation, close to the start, before check-in, is late."""
+
+    START = at(MONDAY, 15)
+
+    def test_by_the_patient_within_24_hours(self):
+        assert s.cancellation_is_late(starts_at=self.START, now=at(MONDAY, 9))
+        assert not s.cancellation_is_late(starts_at=self.START, now=self.START - 25 * HOUR)
+
+    def test_never_when_the_clinic_cancels(self):
+        assert not s.cancellation_is_late(starts_at=self.START, now=at(MONDAY, 9), by_patient=False)
+
+    def test_never_once_the_patient_is_checked_in(self):
+        assert not s.cancellation_is_late(starts_at=self.START, now=at(MONDAY, 14), checked_in=True)
+
+
+def test_nothing_is_free_before_not_before():
+    evening = avail(not_before=at(MONDAY, 22, 30))
+    assert s.free_starts_on(MONDAY, duration=HOUR, availability=evening) == []
+    assert s.free_starts_on(MONDAY + timedelta(days=1), duration=HOUR, availability=evening)[
+        0
+    ] == at(MONDAY + timedelta(days=1), 9)
+    midday = avail(not_before=at(MONDAY, 12, 5))
+    assert s.free_starts_on(MONDAY, duration=HOUR, availability=midday)[0] == at(MONDAY, 12, 15)
+    assert s.slot_problems(at(MONDAY, 11), at(MONDAY, 12), midday) == [
+        "That time is too soon: the first time that can be offered is Mon 02 Mar 2026 12:05."
+    ]
+    assert midday.with_busy([]).not_before == midday.not_before

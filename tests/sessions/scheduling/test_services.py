@@ -102,7 +102,9 @@ class TestBooking:
 
     def test_cancelled_slot_is_free_again(self, patient, working_practitioner, location):
         a = book(patient, working_practitioner, location, local(TUE, 10))
-        services.appointment_cancel(appointment=a, reason="Patient asked", by=working_practitioner)
+        services.appointment_cancel(
+            party="patient", appointment=a, reason="Patient asked", by=working_practitioner
+        )
         book(patient, working_practitioner, location, local(TUE, 10))
 
     def test_database_refuses_overlap_even_without_the_check(
@@ -188,7 +190,9 @@ class TestReminders:
         )
         reminder = messages_of(a).get(kind="appointment_reminder", offset_key="-48")
         assert reminder.due_at == local(MON + timedelta(days=8), 14)
-        services.appointment_cancel(appointment=a, reason="Unwell", by=working_practitioner)
+        services.appointment_cancel(
+            party="patient", appointment=a, reason="Unwell", by=working_practitioner
+        )
         assert not messages_of(a).filter(state="pending").exists()
 
     def test_no_consent_no_messages(self, patient, working_practitioner, location):
@@ -368,7 +372,10 @@ class TestCourses:
 
     def test_plan_remaining_after_a_cancellation(self, course, working_practitioner, face):
         services.appointment_cancel(
-            appointment=session(course, 3), reason="Will rebook", by=working_practitioner
+            party="patient",
+            appointment=session(course, 3),
+            reason="Will rebook",
+            by=working_practitioner,
         )
         proposal = services.course_plan(
             protocol=face,
@@ -460,7 +467,9 @@ class TestLifecycle:
         a = session(course, 1)
         with pytest.raises(services.SchedulingError, match="cannot be marked completed"):
             services.appointment_complete(appointment=a, by=working_practitioner)
-        services.appointment_cancel(appointment=a, reason="x", by=working_practitioner)
+        services.appointment_cancel(
+            party="patient", appointment=a, reason="x", by=working_practitioner
+        )
         with pytest.raises(services.SchedulingError, match="cancelled appointment cannot"):
             services.appointment_confirm(appointment=a, by=None)
         with pytest.raises(services.SchedulingError, match="cannot move"):
@@ -472,10 +481,10 @@ class TestLifecycle:
         soon = book(patient, working_practitioner, location, local(MON, 15))
         later = book(patient, working_practitioner, location, local(TUE + timedelta(days=3), 15))
         services.appointment_cancel(
-            appointment=soon, reason="Stuck at work", by=working_practitioner
+            party="patient", appointment=soon, reason="Stuck at work", by=working_practitioner
         )
         services.appointment_cancel(
-            appointment=later, reason="Stuck at work", by=working_practitioner
+            party="patient", appointment=later, reason="Stuck at work", by=working_practitioner
         )
         assert soon.cancelled_late and not later.cancelled_late
         assert soon.cancel_reason == "Stuck at work" and soon.cancelled_at
@@ -483,7 +492,9 @@ class TestLifecycle:
     def test_cancel_needs_reason(self, patient, working_practitioner, location):
         a = book(patient, working_practitioner, location, local(TUE, 15))
         with pytest.raises(services.SchedulingError, match="reason"):
-            services.appointment_cancel(appointment=a, reason="  ", by=working_practitioner)
+            services.appointment_cancel(
+                party="patient", appointment=a, reason="  ", by=working_practitioner
+            )
 
     def test_no_show_only_after_start(self, patient, working_practitioner, location, clock):
         a = book(patient, working_practitioner, location, local(MON, 15))
@@ -492,6 +503,60 @@ class TestLifecycle:
         clock.move_to(local(MON, 15, 20))
         services.appointment_no_show(appointment=a, by=working_practitioner)
         assert a.status == "no_show"
+
+
+class TestProposalsStartAfterNotice:
+    """The planner never proposes a time that has passed (issue 11, item 5): proposals
+    start at now plus CLINIC_MIN_NOTICE_MINUTES, and each can be booked as proposed."""
+
+    def test_late_evening_first_session_from_today(
+        self, clock, patient, working_practitioner, location, face
+    ):
+        clock.move_to(local(MON, 22, 30))
+        proposal = services.course_plan(
+            protocol=face, practitioner=working_practitioner, location=location, earliest=MON
+        )
+        first = proposal.sessions[0].starts_at
+        assert first == local(TUE, 9)  # not 09:00 today, which has passed
+        course = services.course_book(
+            patient=patient,
+            protocol=face,
+            practitioner=working_practitioner,
+            location=location,
+            room=None,
+            starts=[p.starts_at for p in proposal.sessions],
+            by=working_practitioner,
+        )
+        assert course.appointments.count() == face.sessions_in_course
+
+    def test_during_the_day_the_notice_is_kept(
+        self, clock, settings, working_practitioner, location, face
+    ):
+        settings.CLINIC_MIN_NOTICE_MINUTES = 60
+        clock.move_to(local(MON, 10, 20))
+        proposal = services.course_plan(
+            protocol=face, practitioner=working_practitioner, location=location, earliest=MON
+        )
+        assert proposal.sessions[0].starts_at == local(MON, 11, 30)  # 11:20 on the grid
+        settings.CLINIC_MIN_NOTICE_MINUTES = 0
+        proposal = services.course_plan(
+            protocol=face, practitioner=working_practitioner, location=location, earliest=MON
+        )
+        assert proposal.sessions[0].starts_at == local(MON, 10, 30)
+
+    def test_a_chosen_time_inside_the_notice_is_refused_in_words(
+        self, clock, working_practitioner, location, face
+    ):
+        clock.move_to(local(MON, 10, 20))
+        proposal = services.course_plan(
+            protocol=face,
+            practitioner=working_practitioner,
+            location=location,
+            earliest=MON,
+            first_start=local(MON, 10, 30),
+        )
+        assert proposal.sessions[0].starts_at is None
+        assert "That time is too soon" in proposal.sessions[0].problem
 
 
 class TestTreatmentTiming:
@@ -574,10 +639,10 @@ class TestProgress:
             one.starts_at.date() + timedelta(days=42),
         )
         services.appointment_cancel(
-            appointment=session(course, 2), reason="x", by=working_practitioner
+            party="patient", appointment=session(course, 2), reason="x", by=working_practitioner
         )
         services.appointment_cancel(
-            appointment=session(course, 3), reason="x", by=working_practitioner
+            party="patient", appointment=session(course, 3), reason="x", by=working_practitioner
         )
         view = selectors.patient_courses(patient, today=one.starts_at.date() + timedelta(days=43))[
             0

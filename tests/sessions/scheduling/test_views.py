@@ -2,11 +2,14 @@
 
 import datetime
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.urls import reverse
 from icalendar import Calendar
 
+from billing.models import Invoice
+from mesoclinic.core.models import AuditEvent
 from sessions.scheduling import services
 from sessions.scheduling.models import (
     Appointment,
@@ -16,7 +19,7 @@ from sessions.scheduling.models import (
     TreatmentPlan,
     WorkingHours,
 )
-from tests.factories import PatientFactory
+from tests.factories import PatientFactory, ScreeningFactory
 from tests.sessions.conftest import NOW, add_hours, local
 
 pytestmark = pytest.mark.usefixtures("clock")
@@ -387,9 +390,82 @@ class TestLifecyclePage:
         assert r.status_code == 200
         booked.refresh_from_db()
         assert booked.status == "booked"
-        frontdesk_client.post(url, {"action": "cancel", "reason": "Unwell"})
+        r = frontdesk_client.post(url, {"action": "cancel", "reason": "Unwell"})
+        assert "Say who cancelled: the patient or the clinic." in r.content.decode()
+        booked.refresh_from_db()
+        assert booked.status == "booked"
+        frontdesk_client.post(url, {"action": "cancel", "reason": "Unwell", "party": "patient"})
         booked.refresh_from_db()
         assert booked.status == "cancelled" and not booked.cancelled_late
+
+
+class TestCancellationFee:
+    """Only a late cancellation by the patient carries the fee; the page says so first;
+    waiving it needs a reason and is audited (issue 11, item 6)."""
+
+    @pytest.fixture
+    def soon(self, patient, working_practitioner, location):
+        """Today 15:00; the clock says 07:30: within 24 hours."""
+        return services.appointment_book(
+            patient=patient,
+            practitioner=working_practitioner,
+            location=location,
+            starts_at=local(MON, 15),
+            by=working_practitioner,
+        )
+
+    def cancel(self, client, appointment, **data):
+        url = reverse("sessions:appointment_status", args=[appointment.public_id])
+        response = client.post(url, {"action": "cancel", **data})
+        appointment.refresh_from_db()
+        return response
+
+    def test_the_page_shows_the_fee_before_confirming(self, frontdesk_client, soon, booked):
+        page = frontdesk_client.get(reverse("sessions:appointment_detail", args=[soon.public_id]))
+        text = " ".join(page.content.decode().split())
+        assert "Who cancelled?" in text
+        assert "a late-cancellation fee of <strong>£50.00</strong> is invoiced to them" in text
+        assert "If the clinic cancelled, there is no fee." in text
+        page = frontdesk_client.get(reverse("sessions:appointment_detail", args=[booked.public_id]))
+        assert "the start is more than 24 hours away" in page.content.decode()
+
+    def test_a_clinic_cancellation_carries_no_fee(self, frontdesk_client, soon):
+        self.cancel(frontdesk_client, soon, party="clinic", reason="Practitioner ill")
+        assert soon.status == "cancelled" and soon.cancelled_by_party == "clinic"
+        assert not soon.cancelled_late
+        assert not Invoice.objects.exists()
+
+    def test_a_late_patient_cancellation_carries_the_fee(self, frontdesk_client, soon):
+        self.cancel(frontdesk_client, soon, party="patient", reason="Stuck at work")
+        assert soon.cancelled_late and soon.cancelled_by_party == "patient"
+        invoice = Invoice.objects.get(appointment=soon)
+        assert invoice.total == Decimal("50.00")
+
+    def test_a_checked_in_patient_is_not_charged(self, frontdesk_client, soon):
+        services.appointment_check_in(appointment=soon, by=None)
+        page = frontdesk_client.get(reverse("sessions:appointment_detail", args=[soon.public_id]))
+        assert "The patient is checked in: cancelling now carries no" in page.content.decode()
+        self.cancel(frontdesk_client, soon, party="patient", reason="Felt faint, went home")
+        assert soon.status == "cancelled" and not soon.cancelled_late
+        assert not Invoice.objects.exists()
+
+    def test_waiving_the_fee_needs_a_reason_and_is_audited(self, frontdesk_client, frontdesk, soon):
+        r = self.cancel(frontdesk_client, soon, party="patient", reason="Flu", waive_fee="on")
+        assert "Give a reason for waiving the fee." in r.content.decode()
+        assert soon.status == "booked"
+        self.cancel(
+            frontdesk_client,
+            soon,
+            party="patient",
+            reason="Flu",
+            waive_fee="on",
+            fee_waived_reason="Doctor's note",
+        )
+        assert soon.status == "cancelled" and soon.cancelled_late
+        assert soon.late_fee_waived_reason == "Doctor's note"
+        assert not Invoice.objects.exists()
+        event = AuditEvent.objects.get(summary__startswith="Late-cancellation fee waived")
+        assert event.actor == frontdesk and event.summary.endswith("Reason: Doctor's note")
 
     def test_move_form_and_shift_offer(self, frontdesk_client, course):
         two = course.appointments.get(sequence=2)
@@ -495,7 +571,7 @@ class TestCoursePages:
         ).content.decode()
         assert "0 of 3 done" in page
         services.appointment_cancel(
-            appointment=course.appointments.get(sequence=3), reason="x", by=None
+            party="patient", appointment=course.appointments.get(sequence=3), reason="x", by=None
         )
         url = reverse("sessions:course_continue", args=[course.public_id])
         page = frontdesk_client.get(url).content.decode()
@@ -525,6 +601,32 @@ class TestPanelsAndLists:
         assert patient.full_name in home
         today = frontdesk_client.get(reverse("sessions:today")).content.decode()
         assert patient.full_name in today
+
+    def test_today_rows_open_the_appointment_and_clinical_staff_reach_the_chart(
+        self, client, frontdesk, patient, working_practitioner, location, face
+    ):
+        from sessions.scheduling.models import Appointment
+
+        appointment = services.appointment_book(
+            patient=patient,
+            practitioner=working_practitioner,
+            location=location,
+            starts_at=local(MON, 15),
+            protocol=face,
+            by=None,
+        )
+        Appointment.objects.filter(pk=appointment.pk).update(
+            status="checked_in", kind=Appointment.Kind.MAINTENANCE
+        )
+        chart = reverse("charting:chart", args=[appointment.public_id])
+        detail = reverse("sessions:appointment_detail", args=[appointment.public_id])
+        client.force_login(working_practitioner)
+        mine = client.get(reverse("sessions:today"), {"day": MON.isoformat()}).content.decode()
+        assert f'class="stretched-link today-name" href="{detail}"' in mine
+        assert f'href="{chart}"' in mine
+        client.force_login(frontdesk)
+        desk = client.get(reverse("sessions:today"), {"day": MON.isoformat()}).content.decode()
+        assert f'href="{detail}"' in desk and f'href="{chart}"' not in desk
 
     def test_find_slot(self, frontdesk_client, working_practitioner, location, face, booked):
         r = frontdesk_client.get(
@@ -621,3 +723,72 @@ def test_an_absence_over_booked_appointments_warns_the_manager(manager_client, b
         follow=True,
     )
     assert "fall in this absence" not in r.content.decode()
+
+
+class TestPlannerScreening:
+    """Issue 11, item 8: the planner shows the screening for the chosen protocol, and a
+    screening that blocks it needs an explicit acknowledgement to book the course."""
+
+    SESSIONS = {
+        "session_1": "2026-03-03T09:00",
+        "session_2": "2026-03-31T09:00",
+        "session_3": "2026-04-28T09:00",
+    }
+
+    @pytest.fixture
+    def params(self, face, working_practitioner, location):
+        return {
+            "protocol": face.pk,
+            "practitioner": working_practitioner.pk,
+            "location": location.pk,
+            "earliest": TUE.isoformat(),
+        }
+
+    @pytest.fixture
+    def blocked(self, patient, practitioner):
+        return ScreeningFactory(
+            patient=patient,
+            taken_on=MON,
+            platelet_disorder=True,
+            current_medications="Warfarin 5 mg",
+            recorded_by=practitioner,
+        )
+
+    def test_front_desk_reads_the_status_never_the_answers(
+        self, frontdesk_client, patient, params, blocked
+    ):
+        url = reverse("sessions:course_plan", args=[patient.public_id])
+        page = frontdesk_client.get(url, params).content.decode()
+        assert "Screening for PRP face rejuvenation: Treatment blocked." in page
+        assert "Screening must be cleared before treatment." in page
+        assert "Blood or platelet disorder" not in page and "Warfarin" not in page
+        assert 'name="screening_acknowledged"' in page
+
+    def test_a_practitioner_reads_the_reasons(self, practitioner_client, patient, params, blocked):
+        url = reverse("sessions:course_plan", args=[patient.public_id])
+        page = practitioner_client.get(url, params).content.decode()
+        assert "Blood or platelet disorder: treatment must not go ahead." in page
+
+    def test_booking_needs_the_acknowledgement(
+        self, frontdesk_client, frontdesk, patient, params, blocked
+    ):
+        url = reverse("sessions:course_plan", args=[patient.public_id])
+        r = frontdesk_client.post(url, {**params, **self.SESSIONS})
+        assert r.status_code == 200
+        assert "Screening must be cleared before treatment" in r.content.decode()
+        assert not TreatmentPlan.objects.exists()
+        r = frontdesk_client.post(url, {**params, **self.SESSIONS, "screening_acknowledged": "on"})
+        assert r.status_code == 302
+        course = TreatmentPlan.objects.get()
+        assert course.appointments.count() == 3
+        event = AuditEvent.objects.get(action="acknowledge", patient_id=patient.pk)
+        assert event.actor == frontdesk and "Treatment blocked" in event.summary
+
+    def test_a_clear_screening_books_without_it(self, frontdesk_client, patient, params):
+        ScreeningFactory(patient=patient, taken_on=MON)
+        url = reverse("sessions:course_plan", args=[patient.public_id])
+        page = frontdesk_client.get(url, params).content.decode()
+        assert "Clear to treat" in page and 'name="screening_acknowledged"' not in page
+        r = frontdesk_client.post(url, {**params, **self.SESSIONS})
+        assert r.status_code == 302
+        assert not AuditEvent.objects.filter(action="acknowledge").exists()
