@@ -95,6 +95,7 @@ def _appointments(patient, *, clinical: bool) -> list[Appointment]:
         .order_by("-starts_at", "-id")
     )
     for appointment in rows:
+        appointment.patient = patient  # the page's own patient: never read again
         appointment.moves = nested.instances(AuditEvent, appointment.move_rows, MOVE_FIELDS)
         if not clinical:
             continue
@@ -119,13 +120,16 @@ def patient_record(patient, *, clinical: bool) -> PatientRecord:
     """Read once per patient page (and per kind of reader)."""
 
     def read() -> PatientRecord:
+        courses = list(
+            TreatmentPlan.objects.filter(patient=patient)
+            .select_related("protocol", "practitioner", "location")
+            .order_by("-created_at", "-id")
+        )
+        for course in courses:
+            course.patient = patient
         return PatientRecord(
             appointments=_appointments(patient, clinical=clinical),
-            courses=list(
-                TreatmentPlan.objects.filter(patient=patient)
-                .select_related("protocol", "practitioner", "location")
-                .order_by("-created_at", "-id")
-            ),
+            courses=courses,
             clinical=clinical,
         )
 

@@ -260,6 +260,10 @@ def letters(patient, key):
     from sessions.comms.selectors import RESCHEDULE_KIND
 
     due = timezone.now() - DAY
+    # A finished course offers its maintenance slot (a link naming the patient).
+    TreatmentPlan.objects.filter(patient=patient).update(
+        sessions_planned=1, maintenance_interval_months=12
+    )
     for appointment in Appointment.objects.filter(patient=patient):
         for kind in ("appointment_reminder", RESCHEDULE_KIND):
             outbox.message_schedule(
