@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("clinic_sessions", "0007_appointment_cancelled_by_party"),
+        ("clinic_sessions", "0008_appointment_booked_online"),
     ]
 
     operations = [
