@@ -68,9 +68,15 @@ class FormValues(HTMLParser):
         self.form_id, self.inside, self.fields = form_id, False, []
         self._select = self._textarea = None
         self._options: list = []
+        self._templates = 0  # inside <template>: rows for scripts to copy, never submitted
 
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
+        if tag == "template":
+            self._templates += 1
+            return
+        if self._templates:
+            return
         if tag == "form":
             self.inside = a.get("id") == self.form_id
             return
@@ -96,6 +102,11 @@ class FormValues(HTMLParser):
             self._textarea[1] += data
 
     def handle_endtag(self, tag):
+        if tag == "template":
+            self._templates = max(0, self._templates - 1)
+            return
+        if self._templates:
+            return
         if tag == "form":
             self.inside = False
         elif tag == "select" and self._select:
