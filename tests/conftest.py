@@ -1,9 +1,12 @@
 """Shared fixtures: users for each role, logged-in clients, fast hashing, static files."""
 
+import uuid
+
 import pytest
 from django.contrib.auth.models import Group, User
 from hypothesis import settings as hypothesis_settings
 
+from mesoclinic.celery import app
 from mesoclinic.core import roles
 from tests.factories import PatientFactory
 
@@ -100,3 +103,14 @@ def catalogue(db):
 
     seed(real_models())
     return {p.name: p for p in Protocol.objects.all()}
+
+
+@pytest.fixture
+def queue(request):
+    """A Celery queue of the test's own, also for tasks this process enqueues: a real
+    worker started on it takes only this test's tasks, whatever else runs beside."""
+    name = f"test-{request.module.__name__.rsplit('.', 1)[-1]}-{uuid.uuid4().hex[:10]}"
+    previous = app.conf.task_default_queue
+    app.conf.task_default_queue = name
+    yield name
+    app.conf.task_default_queue = previous

@@ -3,13 +3,11 @@ downloads the ZIP and reads it back; then records an erasure request and sees, i
 item, what was erased and what is retained until when."""
 
 import re
-import uuid
 import zipfile
 
 import pytest
 from playwright.sync_api import expect
 
-from mesoclinic.celery import app
 from mesoclinic.records.models import SubjectAccessExport
 from tests.e2e.conftest import login
 from tests.factories import PatientFactory
@@ -19,15 +17,6 @@ from tests.support.smtp import free_port
 from tests.support.worker import Worker, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def queue():
-    name = f"test-records-{uuid.uuid4().hex[:10]}"
-    previous = app.conf.task_default_queue
-    app.conf.task_default_queue = name
-    yield name
-    app.conf.task_default_queue = previous
 
 
 @pytest.fixture

@@ -2,12 +2,10 @@
 worker, served by the app from the same private storage."""
 
 import datetime
-import uuid
 
 import pytest
 from django.utils import timezone
 
-from mesoclinic.celery import app
 from patients.models import SignedConsent
 from sessions.charting.models import SessionDocument
 from tests.factories import ScreeningFactory
@@ -17,15 +15,6 @@ from tests.support.smtp import free_port
 from tests.support.worker import Worker, wait_until
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def queue():
-    name = f"test-pdf-{uuid.uuid4().hex[:10]}"
-    previous = app.conf.task_default_queue
-    app.conf.task_default_queue = name
-    yield name
-    app.conf.task_default_queue = previous
 
 
 @pytest.fixture

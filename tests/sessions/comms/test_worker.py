@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime
 import io
-import uuid
 
 import pytest
 from django.utils import timezone
@@ -23,16 +22,6 @@ from tests.support.worker import Worker, wait_until
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 State = OutboundMessage.State
-
-
-@pytest.fixture
-def queue():
-    """Our own queue, also for tasks this process enqueues (the aftercare PDF)."""
-    name = f"comms-{uuid.uuid4().hex[:10]}"
-    previous = app.conf.task_default_queue
-    app.conf.task_default_queue = name
-    yield name
-    app.conf.task_default_queue = previous
 
 
 @pytest.fixture

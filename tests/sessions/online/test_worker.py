@@ -2,12 +2,10 @@
 can be held again."""
 
 import datetime
-import uuid
 
 import pytest
 from django.utils import timezone
 
-from mesoclinic.celery import app
 from mesoclinic.core import roles
 from sessions.online import services
 from sessions.online.models import Hold, OnlineBooking, OnlineSettings
@@ -20,15 +18,6 @@ from tests.support.worker import Worker, wait_until
 from .conftest import NO, local
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def queue():
-    name = f"test-online-{uuid.uuid4().hex[:10]}"
-    previous = app.conf.task_default_queue
-    app.conf.task_default_queue = name
-    yield name
-    app.conf.task_default_queue = previous
 
 
 def test_the_worker_releases_expired_holds(queue, catalogue):
