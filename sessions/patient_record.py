@@ -7,6 +7,10 @@ course, practitioner, location, who cancelled, the moves recorded in the audit l
 and for clinical readers only the chart and who signed it, its amendments and adverse
 events and the session's documents (mesoclinic.core.nested). Courses are the second
 query. The number of queries does not grow with the patient's history.
+
+Who cancelled and who signed the chart travel as nested rows too, not as joins: two
+more user tables in the join made PostgreSQL spend 3-4 ms choosing a join order for a
+query that runs in 0.4 ms (planning ~1 ms without them).
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from django.contrib.auth import get_user_model
 from django.db.models import CharField, F, OuterRef
 from django.db.models.functions import Cast
 
@@ -29,6 +34,8 @@ AMENDMENT_FIELDS = ("id", "at", "what", "why", "author")
 AMENDMENT_EXTRA = ("author_first_name", "author_last_name", "author_username")
 EVENT_FIELDS = ("id", "type", "severity", "onset", "action_taken")
 DOCUMENT_FIELDS = ("id", "public_id", "appointment", "kind", "file", "generated_at")
+# What the page shows of a person: get_full_name() or the username.
+PERSON_FIELDS = ("id", "username", "first_name", "last_name")
 
 
 @dataclass
@@ -63,8 +70,17 @@ def _appointments(patient, *, clinical: bool) -> list[Appointment]:
         action=AuditEvent.Action.CHANGE,
         summary__startswith=MOVED_PREFIX,
     )
-    annotations = {"move_rows": nested.rows(moves, MOVE_FIELDS, order_by=("-at", "-id"))}
+    User = get_user_model()
+    annotations = {
+        "move_rows": nested.rows(moves, MOVE_FIELDS, order_by=("-at", "-id")),
+        "cancelled_by_rows": nested.rows(
+            User.objects.filter(pk=OuterRef("cancelled_by_id")), PERSON_FIELDS
+        ),
+    }
     if clinical:
+        annotations["signer_rows"] = nested.rows(
+            User.objects.filter(pk=OuterRef("chart__signed_by_id")), PERSON_FIELDS
+        )
         annotations["amendment_rows"] = nested.rows(
             ChartAmendment.objects.filter(chart__appointment=OuterRef("pk")),
             AMENDMENT_FIELDS,
@@ -85,9 +101,9 @@ def _appointments(patient, *, clinical: bool) -> list[Appointment]:
             DOCUMENT_FIELDS,
             order_by=("kind",),
         )
-    related = ["protocol", "course", "practitioner", "location", "cancelled_by"]
+    related = ["protocol", "course", "practitioner", "location"]
     if clinical:
-        related += ["chart", "chart__signed_by"]
+        related.append("chart")
     rows = list(
         Appointment.objects.filter(patient=patient)
         .select_related(*related)
@@ -97,6 +113,10 @@ def _appointments(patient, *, clinical: bool) -> list[Appointment]:
     for appointment in rows:
         appointment.patient = patient  # the page's own patient: never read again
         appointment.moves = nested.instances(AuditEvent, appointment.move_rows, MOVE_FIELDS)
+        if appointment.cancelled_by_id:
+            (appointment.cancelled_by,) = nested.instances(
+                User, appointment.cancelled_by_rows, PERSON_FIELDS
+            )
         if not clinical:
             continue
         amendments = nested.instances(
@@ -104,6 +124,8 @@ def _appointments(patient, *, clinical: bool) -> list[Appointment]:
         )
         events = nested.instances(AdverseEvent, appointment.event_rows, EVENT_FIELDS)
         chart = getattr(appointment, "chart", None)
+        if chart is not None and chart.signed_by_id:
+            (chart.signed_by,) = nested.instances(User, appointment.signer_rows, PERSON_FIELDS)
         for child in (*amendments, *events):
             if chart is not None:
                 child.chart = chart

@@ -2,11 +2,16 @@
 
 from mesoclinic.core import panels, roles
 from mesoclinic.records import selectors
+from sessions.patient_record import patient_record
 
 
 def patient_data_rights(request, *, patient) -> dict | None:
     manager = roles.has_role(request.user, roles.MANAGERS)
-    if not manager and not selectors.practitioner_may_export(request.user, patient):
+    # The page reads the patient's appointments and courses anyway: whether this
+    # practitioner is on them costs no query.
+    if not manager and not selectors.practitioner_on_record(
+        request.user, patient_record(patient, clinical=True)
+    ):
         return None
     # No query for managers (the patient page's budget): exports and the erasure status
     # are on the data-rights page the panel links to.

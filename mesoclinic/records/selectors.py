@@ -203,6 +203,13 @@ def patient_bundle(patient: Patient, *, file_urls: dict[str, str] | None = None)
     return fhir.bundle(record_resources(patient_record(patient), ctx, file_urls=file_urls), ctx)
 
 
+def practitioner_on_record(user, record) -> bool:
+    """practitioner_may_export, from a patient record already read (sessions.patient_record)."""
+    return any(a.practitioner_id == user.pk for a in record.appointments) or any(
+        c.practitioner_id == user.pk for c in record.courses
+    )
+
+
 def practitioner_may_export(user, patient: Patient) -> bool:
     """A practitioner's own patients: those they have a booking or a course with (one query)."""
     return Patient.objects.filter(
