@@ -1,5 +1,7 @@
 """Writing the audit log. Views call `record` with the request; services may pass actor and ip."""
 
+from collections.abc import Iterable
+
 from django.db import models
 
 from mesoclinic.core.models import AuditEvent
@@ -15,6 +17,15 @@ def client_ip(request) -> str | None:
     return get_client_ip_address(request) or None
 
 
+def _who(request, actor, actor_label: str):
+    if request is not None and actor is None:
+        user = getattr(request, "user", None)
+        actor = user if user is not None and user.is_authenticated else None
+    if not actor_label:
+        actor_label = actor.get_username() if actor is not None else "patient link"
+    return actor, actor_label
+
+
 def record(
     *,
     request=None,
@@ -27,11 +38,7 @@ def record(
 ) -> AuditEvent:
     """`actor_label` names who acted when there is no user: the username typed on a
     failed sign-in, or "system" for a scheduled backup."""
-    if request is not None and actor is None:
-        user = getattr(request, "user", None)
-        actor = user if user is not None and user.is_authenticated else None
-    if not actor_label:
-        actor_label = actor.get_username() if actor is not None else "patient link"
+    actor, actor_label = _who(request, actor, actor_label)
     return AuditEvent.objects.create(
         actor=actor,
         actor_label=actor_label[:150],
@@ -42,6 +49,34 @@ def record(
         summary=summary[:255],
         ip_address=client_ip(request) if request is not None else None,
     )
+
+
+def record_many(
+    *,
+    request=None,
+    actor=None,
+    action: str,
+    rows: Iterable[tuple[object | None, models.Model | None, str]],
+    actor_label: str = "",
+) -> int:
+    """`record` for several (patient, obj, summary) by one actor, in one INSERT."""
+    actor, actor_label = _who(request, actor, actor_label)
+    ip = client_ip(request) if request is not None else None
+    events = [
+        AuditEvent(
+            actor=actor,
+            actor_label=actor_label[:150],
+            patient_id=patient.pk if patient is not None else None,
+            action=action,
+            object_type=obj._meta.label if obj is not None else "",
+            object_id=str(obj.pk) if obj is not None else "",
+            summary=summary[:255],
+            ip_address=ip,
+        )
+        for patient, obj, summary in rows
+    ]
+    AuditEvent.objects.bulk_create(events)
+    return len(events)
 
 
 def record_for_patients(

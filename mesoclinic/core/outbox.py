@@ -107,25 +107,88 @@ def message_schedule(
             "patient_id": getattr(patient, "pk", None),
         },
     )
-    if not created and message.state in (State.PENDING, State.CANCELLED):
-        message.due_at = due_at
-        message.recipient = recipient
-        message.state = State.PENDING
-        message.attempts = 0
-        message.last_error = ""
-        message.queued_at = None
-        message.save(
-            update_fields=[
-                "due_at",
-                "recipient",
-                "state",
-                "attempts",
-                "last_error",
-                "queued_at",
-                "updated_at",
-            ]
-        )
+    if not created:
+        _retime(message, due_at=due_at, recipient=recipient)
     return message
+
+
+def _retime(message: OutboundMessage, *, due_at: datetime, recipient: str) -> None:
+    """A message scheduled again: one still waiting, or cancelled, waits for the new time."""
+    if message.state not in (State.PENDING, State.CANCELLED):
+        return
+    message.due_at = due_at
+    message.recipient = recipient
+    message.state = State.PENDING
+    message.attempts = 0
+    message.last_error = ""
+    message.queued_at = None
+    message.save(
+        update_fields=[
+            "due_at",
+            "recipient",
+            "state",
+            "attempts",
+            "last_error",
+            "queued_at",
+            "updated_at",
+        ]
+    )
+
+
+@dataclass(frozen=True)
+class Planned:
+    """One message for `messages_schedule`: the arguments of `message_schedule`."""
+
+    kind: str
+    subject: models.Model
+    due_at: datetime
+    recipient: str
+    patient: object = None
+    offset_key: str = ""
+    respect_quiet_hours: bool = True
+
+
+def messages_schedule(planned: Iterable[Planned]) -> None:
+    """`message_schedule` for many messages in two queries: one read of those that
+    exist, one INSERT of the rest; one still waiting (or cancelled) is re-timed as
+    `message_schedule` does (a row each). Idempotent. Call inside the transaction that
+    makes the change."""
+    quiet = _quiet_hours()
+    zone = timezone.get_default_timezone()
+    wanted: dict[tuple[int, int, str, str], OutboundMessage] = {}
+    for p in planned:
+        due_at = p.due_at
+        if p.respect_quiet_hours:
+            due_at = outbox_rules.defer_past_quiet_hours(due_at, zone=zone, quiet=quiet)
+        subject_type = ContentType.objects.get_for_model(p.subject)
+        wanted[(subject_type.pk, p.subject.pk, p.kind, p.offset_key)] = OutboundMessage(
+            subject_type=subject_type,
+            subject_id=p.subject.pk,
+            kind=p.kind,
+            offset_key=p.offset_key,
+            due_at=due_at,
+            recipient=p.recipient,
+            patient_id=getattr(p.patient, "pk", None),
+        )
+    if not wanted:
+        return
+    ids_by_type: dict[int, set[int]] = {}
+    for type_id, subject_id, _, _ in wanted:
+        ids_by_type.setdefault(type_id, set()).add(subject_id)
+    # By subject only (the unique index's first columns): every row of these subjects,
+    # those not wanted skipped below. A filter on the kinds too can lead the planner to
+    # the index on kind, which reads every row of those kinds.
+    of_subjects = Q()
+    for type_id, subject_ids in ids_by_type.items():
+        of_subjects |= Q(subject_type_id=type_id, subject_id__in=sorted(subject_ids))
+    for message in OutboundMessage.objects.filter(of_subjects):
+        new = wanted.pop(
+            (message.subject_type_id, message.subject_id, message.kind, message.offset_key), None
+        )
+        if new is not None:
+            _retime(message, due_at=new.due_at, recipient=new.recipient)
+    # A row another transaction made meanwhile is the same message: it stays as it is.
+    OutboundMessage.objects.bulk_create(wanted.values(), ignore_conflicts=True)
 
 
 def messages_cancel(*, subject: models.Model, kinds: Iterable[str] | None = None) -> int:

@@ -8,12 +8,12 @@ from sessions.comms import services
 from sessions.scheduling import hooks
 
 
-def booked(*, appointment, booking: bool, **_) -> None:
-    services.appointment_messages_sync(appointment=appointment, booking=booking)
+def booked(*, appointment, **_) -> None:
+    services.appointment_messages_sync(appointment=appointment, booking=True)
 
 
 def course_booked(*, appointments, **_) -> None:
-    services.course_step_messages(appointments=appointments)
+    services.course_booked_messages(appointments=appointments)
 
 
 def moved(*, appointment, old_starts_at, **_) -> None:

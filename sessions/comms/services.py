@@ -117,14 +117,31 @@ def _others_still_upcoming(anchor: Appointment, key: str) -> bool:
     return any(a.pk != anchor.pk and a.starts_at > now for a in course_step_sessions(anchor, key))
 
 
+def _timed_plan(
+    kind: str, setting, appointment: Appointment, now: datetime, *, booking: bool
+) -> list[tuple[str, datetime]]:
+    """The (offset key, due time) of each message of this kind the appointment should
+    have now. `booking`: with its at-booking one (offset 0 of a SENT_AT_BOOKING kind)."""
+    wanted = []
+    for offset in setting.offsets_hours:
+        if offset == 0 and kind in SENT_AT_BOOKING and not booking:
+            continue
+        due = _due_at(kind, offset, appointment, now)
+        if due < now - timedelta(minutes=1) or (offset != 0 and due >= appointment.starts_at):
+            # Too late for this one (booked at short notice): nothing to send.
+            continue
+        wanted.append((str(offset), due))
+    return wanted
+
+
 def appointment_messages_sync(
     *, appointment: Appointment, now: datetime | None = None, booking: bool = False
 ) -> None:
     """Make the appointment's pending messages match its time, the settings and consent.
 
     `booking`: the appointment was just booked on its own, so its at-booking messages
-    (confirmation, first pre-care) are created now. Otherwise (a move, a course booked
-    in one step) at-booking rows that exist are kept and none are created.
+    (confirmation, first pre-care) are created now. Otherwise (a move) at-booking rows
+    that exist are kept and none are created.
     """
     now = now or timezone.now()
     patient = appointment.patient
@@ -138,19 +155,8 @@ def appointment_messages_sync(
         if not setting.enabled or not _wants(kind, appointment):
             outbox.messages_cancel(subject=appointment, kinds=[kind])
             continue
-        wanted_keys = []
-        keep_at_booking = False
-        for offset in setting.offsets_hours:
-            if offset == 0 and kind in SENT_AT_BOOKING:
-                keep_at_booking = True
-                if not booking:
-                    continue
-            due = _due_at(kind, offset, appointment, now)
-            if due < now - timedelta(minutes=1) or (offset != 0 and due >= appointment.starts_at):
-                # Too late for this one (booked at short notice): nothing to send.
-                continue
-            key = str(offset)
-            wanted_keys.append(key)
+        wanted = _timed_plan(kind, setting, appointment, now, booking=booking)
+        for key, due in wanted:
             outbox.message_schedule(
                 kind=kind,
                 subject=appointment,
@@ -165,8 +171,9 @@ def appointment_messages_sync(
             subject_id=appointment.pk,
             kind=kind,
             state=OutboundMessage.State.PENDING,
-        ).exclude(offset_key__in=wanted_keys)
-        if keep_at_booking:
+        ).exclude(offset_key__in=[key for key, _ in wanted])
+        if kind in SENT_AT_BOOKING and 0 in setting.offsets_hours:
+            # The at-booking rows that exist are kept.
             stale = stale.exclude(offset_key=AT_BOOKING_KEY).exclude(
                 offset_key__startswith=COURSE_KEY_PREFIX
             )
@@ -177,14 +184,15 @@ def appointment_messages_sync(
         )
 
 
-def course_step_messages(*, appointments: list[Appointment], now: datetime | None = None) -> None:
-    """The at-booking messages for sessions of one course booked in one step.
+def course_booked_messages(*, appointments: list[Appointment], now: datetime | None = None) -> None:
+    """Every message of the sessions of one course just booked in one step (the
+    COURSE_BOOKED hook, inside the booking transaction), created together.
 
-    Call inside the booking transaction, after each session was booked with
-    `booking=False`. One session: its own confirmation and pre-care. Several: ONE
-    confirmation (listing them all, with one calendar file) and ONE at-booking pre-care,
-    both on the step's first session with the key "course:<sessions>"; the reminders
-    and the days-before pre-care stay per session.
+    Each session gets what `appointment_messages_sync` gives a session: its reminders
+    and its days-before pre-care. At booking, one session gets its own confirmation and
+    pre-care; several get ONE confirmation (listing them all, with one calendar file)
+    and ONE at-booking pre-care, both on the step's first session with the key
+    "course:<sessions>". The sessions are new: none has a message to cancel or re-time.
     """
     now = now or timezone.now()
     live = sorted(
@@ -192,24 +200,44 @@ def course_step_messages(*, appointments: list[Appointment], now: datetime | Non
     )
     if not live:
         return
-    if len(live) == 1:
-        appointment_messages_sync(appointment=live[0], now=now, booking=True)
-        return
-    first = live[0]
-    key = course_step_key(a.sequence or 0 for a in live)
-    for kind in sorted(SENT_AT_BOOKING):
-        setting = message_kinds.setting_for(kind)
-        if not setting.enabled or 0 not in setting.offsets_hours or not _wants(kind, first):
-            continue
-        outbox.message_schedule(
-            kind=kind,
-            subject=first,
-            due_at=now,
-            recipient=first.patient.email,
-            patient=first.patient,
-            offset_key=key,
-            respect_quiet_hours=setting.respects_quiet_hours,
-        )
+    settings_by_kind = {s.kind.code: s for s in message_kinds.all_settings()}
+    planned = []
+    for appointment in live:
+        for kind in TIMED_KINDS:
+            setting = settings_by_kind[kind]
+            if not setting.enabled or not _wants(kind, appointment):
+                continue
+            planned += [
+                outbox.Planned(
+                    kind=kind,
+                    subject=appointment,
+                    due_at=due,
+                    recipient=appointment.patient.email,
+                    patient=appointment.patient,
+                    offset_key=key,
+                    respect_quiet_hours=setting.respects_quiet_hours,
+                )
+                for key, due in _timed_plan(kind, setting, appointment, now, booking=len(live) == 1)
+            ]
+    if len(live) > 1:
+        first = live[0]
+        key = course_step_key(a.sequence or 0 for a in live)
+        for kind in sorted(SENT_AT_BOOKING):
+            setting = settings_by_kind[kind]
+            if not setting.enabled or 0 not in setting.offsets_hours or not _wants(kind, first):
+                continue
+            planned.append(
+                outbox.Planned(
+                    kind=kind,
+                    subject=first,
+                    due_at=now,
+                    recipient=first.patient.email,
+                    patient=first.patient,
+                    offset_key=key,
+                    respect_quiet_hours=setting.respects_quiet_hours,
+                )
+            )
+    outbox.messages_schedule(planned)
 
 
 def course_step_sessions(anchor: Appointment, key: str) -> list[Appointment]:

@@ -16,9 +16,10 @@ from collections.abc import Callable
 
 Hook = Callable[..., None]
 
-# appointment, booking (True: booked on its own; False: one of a course booked in one step)
+# appointment: booked on its own
 BOOKED: list[Hook] = []
-# appointments: the sessions of one course booked in one step, in order
+# appointments: the sessions of one course booked in one step, in order (BOOKED does not
+# run for them: this hook does for all of them at once what BOOKED does for one)
 COURSE_BOOKED: list[Hook] = []
 # appointment (already at its new time), old_starts_at
 MOVED: list[Hook] = []

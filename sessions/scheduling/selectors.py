@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -140,7 +141,54 @@ def availability_for(
     Four queries whatever the range: hours, closures, absences, live appointments.
     `not_before`: nothing earlier is free (`earliest_offer()` for what staff are offered).
     """
-    start, end = local_day_bounds(first_day, last_day)
+    return _availability(
+        practitioner=practitioner,
+        location=location,
+        room=room,
+        windows=[local_day_bounds(first_day, last_day)],
+        first_day=first_day,
+        last_day=last_day,
+        exclude_ids=exclude_ids,
+        not_before=not_before,
+    )
+
+
+def availability_on_days(
+    *,
+    practitioner: User,
+    location: Location,
+    room: Room | None,
+    days: Sequence[date],
+    exclude_ids: tuple[int, ...] = (),
+) -> scheduling.Availability:
+    """`availability_for` on some scattered days (the sessions of a course), in the same
+    four queries: the appointments are read day by day, not over the months between."""
+    days = sorted(set(days))
+    return _availability(
+        practitioner=practitioner,
+        location=location,
+        room=room,
+        windows=[local_day_bounds(day, day) for day in days],
+        first_day=days[0],
+        last_day=days[-1],
+        exclude_ids=exclude_ids,
+        not_before=None,
+    )
+
+
+def _availability(
+    *,
+    practitioner: User,
+    location: Location,
+    room: Room | None,
+    windows: Sequence[tuple[datetime, datetime]],
+    first_day: date,
+    last_day: date,
+    exclude_ids: tuple[int, ...],
+    not_before: datetime | None,
+) -> scheduling.Availability:
+    """Hours, closures (first_day to last_day), and the absences and live appointments
+    overlapping any of the windows."""
     hours: dict[int, list[tuple[time, time]]] = defaultdict(list)
     for weekday, block_start, block_end in WorkingHours.objects.filter(
         practitioner=practitioner, location=location
@@ -151,16 +199,19 @@ def availability_for(
         .filter(starts_on__lte=last_day, ends_on__gte=first_day)
         .values_list("starts_on", "ends_on")
     )
+    away = Q()
+    during = Q()
+    for start, end in windows:
+        away |= Q(starts_at__lt=end, ends_at__gt=start)
+        during |= Q(**overlapping(start, end))
     absences = list(
-        Absence.objects.filter(
-            practitioner=practitioner, starts_at__lt=end, ends_at__gt=start
-        ).values_list("starts_at", "ends_at")
+        Absence.objects.filter(away, practitioner=practitioner).values_list("starts_at", "ends_at")
     )
     who = Q(practitioner=practitioner)
     if room is not None:
         who |= Q(room=room)
     busy = list(
-        Appointment.objects.filter(who, **overlapping(start, end))
+        Appointment.objects.filter(who, during)
         .exclude(status__in=RELEASED_STATUSES)
         .exclude(pk__in=exclude_ids)
         .values_list("starts_at", "ends_at")

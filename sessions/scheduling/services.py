@@ -117,6 +117,21 @@ def _save(instance, **kwargs) -> None:
                 raise
 
 
+def _save_all(appointments: Sequence[Appointment]) -> None:
+    """Insert new appointments in one statement, as `_save` saves one: inside a
+    savepoint, a constraint's violation in words, a deadlock retried once."""
+    for attempt in (1, 2):
+        try:
+            with transaction.atomic():
+                Appointment.objects.bulk_create(appointments)
+            return
+        except IntegrityError as exc:
+            raise _integrity_error(exc) from exc
+        except OperationalError as exc:
+            if not _is_deadlock(exc) or attempt == 2:
+                raise
+
+
 def _prefixed(exc: SchedulingError, sequence: int | None) -> SchedulingError:
     """The same error, saying which session of several it is about."""
     text = " ".join(exc.messages)
@@ -179,7 +194,10 @@ def _check_slot(p: Placement, *, exclude_ids: tuple[int, ...], also_busy=()) -> 
     )
     if also_busy:
         availability = availability.with_busy(also_busy)
-    problems = scheduling.slot_problems(p.starts_at, p.ends_at, availability)
+    _refuse_slot(scheduling.slot_problems(p.starts_at, p.ends_at, availability))
+
+
+def _refuse_slot(problems: list[str]) -> None:
     if problems:
         error = SlotTaken if any("already booked" in m for m in problems) else SchedulingError
         raise error(" ".join(problems))
@@ -257,14 +275,10 @@ def appointment_book(
     ends_at: datetime | None = None,
     override_reason: str = "",
     notes: str = "",
-    booking_messages: bool = True,
     booked_online: bool = False,
 ) -> Appointment:
-    """Book one appointment after every rule has been checked.
-
-    `booking_messages=False`: the caller sends the at-booking messages (a course
-    booked in one step gets one confirmation for all its sessions).
-    """
+    """Book one appointment after every rule has been checked (several sessions of a
+    course booked in one step: `course_sessions_book`)."""
     if patient.is_archived:
         raise SchedulingError("This patient is archived; restore them before booking.")
     if course is not None:
@@ -315,7 +329,7 @@ def appointment_book(
             created_by=by,
         )
         _save(appointment)
-        hooks.run(hooks.BOOKED, appointment=appointment, booking=booking_messages)
+        hooks.run(hooks.BOOKED, appointment=appointment)
         _audit(
             by=by,
             appointment=appointment,
@@ -431,22 +445,38 @@ def course_sessions_book(
     """Book several sessions of a course at once: all of them, or none.
 
     `starts` pairs each session number with its start. Spacing is checked against
-    the whole set as it will be, so sessions can be given in any order.
+    the whole set as it will be, so sessions can be given in any order. Every session
+    passes the checks `appointment_book` makes, against one read of the calendar for
+    all their days; they are then inserted together, and COURSE_BOOKED (not BOOKED)
+    runs once with all of them.
     """
     if course.status != TreatmentPlan.Status.ACTIVE:
         raise SchedulingError("This course is no longer active.")
     planned = dict(starts)
     if len(planned) != len(starts):
         raise SchedulingError("Each session may be given only once.")
+    if course.patient.is_archived:
+        raise SchedulingError("This patient is archived; restore them before booking.")
+    if any(not 1 <= sequence <= course.sessions_planned for sequence in planned):
+        raise SchedulingError(f"This course has {course.sessions_planned} sessions.")
+    _check_protocol(course.protocol, Kind.COURSE_SESSION)
+    if not planned:
+        return []
     duration = timedelta(minutes=course.protocol.session_minutes)
-    booked = []
     with transaction.atomic():
         _lock_calendars(practitioners=[course.practitioner], rooms=[course.room])
-        positions = _course_positions(course, exclude_ids=(), planned={})
-        clash = sorted(set(positions) & set(planned))
+        booked_before = _course_positions(course, exclude_ids=(), planned={})
+        clash = sorted(set(booked_before) & set(planned))
         if clash:
             raise SchedulingError(f"Session {clash[0]} is already booked.")
-        positions.update(planned)
+        positions = {**booked_before, **planned}
+        availability = selectors.availability_on_days(
+            practitioner=course.practitioner,
+            location=course.location,
+            room=course.room,
+            days=[_local_day(start) for start in planned.values()],
+        )
+        booked = []
         for sequence, start in sorted(planned.items()):
             try:
                 placement = Placement(
@@ -461,33 +491,63 @@ def course_sessions_book(
                 )
                 _check_basics(placement)
                 others = [(s, s + duration) for q, s in planned.items() if q != sequence]
-                _check_slot(placement, exclude_ids=(), also_busy=others)
+                _refuse_slot(
+                    scheduling.slot_problems(
+                        placement.starts_at, placement.ends_at, availability.with_busy(others)
+                    )
+                )
                 _check_spacing(
                     course=course,
                     sequence=sequence,
                     positions=positions,
                     override_reason=override_reason,
                 )
+                # The reason a session records is the one it recorded when the sessions
+                # were booked one after another: against those booked before and the
+                # planned ones up to it.
+                reason = _check_spacing(
+                    course=course,
+                    sequence=sequence,
+                    positions={
+                        **booked_before,
+                        **{q: s for q, s in planned.items() if q <= sequence},
+                    },
+                    override_reason=override_reason,
+                )
             except SchedulingError as exc:
                 raise _prefixed(exc, sequence) from exc
             booked.append(
-                appointment_book(
+                Appointment(
                     patient=course.patient,
+                    protocol=course.protocol,
+                    course=course,
+                    sequence=sequence,
+                    kind=Kind.COURSE_SESSION,
                     practitioner=course.practitioner,
                     location=course.location,
                     room=course.room,
                     starts_at=start,
                     ends_at=start + duration,
-                    kind=Kind.COURSE_SESSION,
-                    course=course,
-                    sequence=sequence,
-                    override_reason=override_reason,
-                    by=by,
-                    booking_messages=False,
+                    override_reason=reason,
                     booked_online=booked_online,
+                    created_by=by,
                 )
             )
+        _save_all(booked)
         hooks.run(hooks.COURSE_BOOKED, appointments=booked)
+        audit.record_many(
+            actor=by,
+            action=audit.Action.CREATE,
+            rows=[
+                (
+                    a.patient,
+                    a,
+                    f"Booked {a.get_kind_display().lower()} "
+                    f"{timezone.localtime(a.starts_at):%d %b %Y %H:%M}",
+                )
+                for a in booked
+            ],
+        )
     return booked
 
 

@@ -91,6 +91,48 @@ def test_scheduling_is_idempotent_and_retimes_waiting_messages(noon):
 
 
 @pytest.mark.django_db
+def test_scheduling_many_at_once_is_scheduling_each(noon, django_assert_num_queries):
+    """Two queries for any number of new messages; those that exist are re-timed while
+    waiting or cancelled, and left alone once sent, as `message_schedule` does."""
+    patient, other = PatientFactory(), PatientFactory()
+    schedule(patient, noon, offset="cancelled")
+    outbox.messages_cancel(subject=patient)
+    schedule(patient, noon, offset="waiting")
+    sent = schedule(patient, noon, offset="sent")
+    OutboundMessage.objects.filter(pk=sent.pk).update(state=State.SENT)
+    later = noon + timedelta(hours=2)
+
+    def planned(subject, offset):
+        return outbox.Planned(
+            kind=outbox_kinds.KIND,
+            subject=subject,
+            due_at=later,
+            recipient=subject.email,
+            patient=subject,
+            offset_key=offset,
+        )
+
+    with django_assert_num_queries(2):
+        outbox.messages_schedule([planned(patient, "new"), planned(other, "new")])
+    outbox.messages_schedule(
+        [planned(patient, key) for key in ("waiting", "cancelled", "sent", "new")]
+    )
+    rows = {(m.patient_id, m.offset_key): m for m in OutboundMessage.objects.all()}
+    assert len(rows) == 5
+    assert rows[(other.pk, "new")].due_at == later
+    assert rows[(patient.pk, "new")].due_at == later
+    for key in ("waiting", "cancelled"):
+        assert (rows[(patient.pk, key)].state, rows[(patient.pk, key)].due_at) == (
+            State.PENDING,
+            later,
+        )
+    assert (rows[(patient.pk, "sent")].state, rows[(patient.pk, "sent")].due_at) == (
+        State.SENT,
+        sent.due_at,
+    )
+
+
+@pytest.mark.django_db
 def test_quiet_hours_apply_when_scheduling(settings):
     settings.CLINIC_QUIET_HOURS = "21:00-08:00"
     settings.TIME_ZONE = "Europe/London"

@@ -11,7 +11,7 @@ from patients.models import Screening
 from sessions.online import services
 from sessions.online.models import Hold, OnlineBooking, OnlinePatientReview
 from sessions.scheduling import services as scheduling_services
-from sessions.scheduling.models import Appointment
+from sessions.scheduling.models import Appointment, TreatmentPlan
 from tests.factories import PatientFactory
 
 from .conftest import NO, give_details, hold_course, local
@@ -132,6 +132,29 @@ def test_staff_cannot_book_over_a_hold_and_a_hold_cannot_cover_a_booking(
     with pytest.raises(services.TimeTaken, match="no longer free"):
         hold_course(face, location, working_practitioner, local(MONDAY + datetime.timedelta(1), 10))
     assert Hold.objects.count() == 3
+
+
+def test_staff_cannot_book_a_course_over_a_hold(
+    online, face, location, working_practitioner, patient, catalogue
+):
+    """The course's sessions are inserted together: the database's guard against holds
+    still refuses, in words, and nothing of the course is left."""
+    hold_course(face, location, working_practitioner, local(MONDAY, 10))
+    starts = [local(MONDAY + datetime.timedelta(days=d), 10) for d in (1, 29, 56)]
+    with pytest.raises(scheduling_services.SlotTaken, match="booking online"):
+        scheduling_services.course_book(
+            patient=patient,
+            protocol=face,
+            practitioner=working_practitioner,
+            location=location,
+            room=None,
+            starts=starts,
+            by=None,
+            screening_acknowledged=True,
+        )
+    assert not Appointment.objects.exists()
+    assert not TreatmentPlan.objects.exists()
+    assert not OutboundMessage.objects.filter(patient_id=patient.pk).exists()
 
 
 def test_bad_requests_are_refused_in_words_and_hold_nothing(

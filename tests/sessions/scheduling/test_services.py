@@ -4,7 +4,8 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.contenttypes.models import ContentType
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from mesoclinic.core.models import AuditEvent, MessageSetting, OutboundMessage
 from patients.models import ScreeningAcknowledgement
@@ -271,6 +272,40 @@ class TestCourses:
             )
         assert not TreatmentPlan.objects.exists()
         assert not Appointment.objects.exists()
+
+    def test_a_course_step_costs_the_same_queries_whatever_its_length(
+        self, patient, working_practitioner, location, face
+    ):
+        """Every session is checked, inserted, messaged and audited, in as many queries
+        for three sessions as for two (no query per session)."""
+
+        def book_step(hour, sequences):
+            course = services.course_create(
+                patient=patient,
+                protocol=face,
+                practitioner=working_practitioner,
+                location=location,
+                room=None,
+                by=working_practitioner,
+            )
+            starts = [(q, local(MON + timedelta(days=3 + 28 * (q - 1)), hour)) for q in sequences]
+            with CaptureQueriesContext(connection) as queries:
+                booked = services.course_sessions_book(
+                    course=course, starts=starts, by=working_practitioner
+                )
+            return booked, len(queries)
+
+        book_step(10, [1, 2])  # the first warms the per-process caches (content types, roles)
+        _, two_queries = book_step(12, [1, 2])
+        three, three_queries = book_step(14, [1, 2, 3])
+        assert two_queries == three_queries
+        for a in three:
+            assert messages_of(a).filter(kind="appointment_reminder").count() == 2
+            assert AuditEvent.objects.filter(
+                object_id=str(a.pk), summary__startswith="Booked course session"
+            ).exists()
+        confirmation = messages_of(three[0]).get(kind="booking_confirmation")
+        assert confirmation.offset_key == "course:1-3"
 
     def test_book_course_beyond_max_needs_reason(
         self, patient, working_practitioner, location, face
