@@ -20,7 +20,7 @@ and is refused in words.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -216,30 +216,57 @@ def _course_positions(
 
 
 def _check_spacing(
-    *, course: TreatmentPlan, sequence: int, positions: dict[int, datetime], override_reason: str
+    *,
+    course: TreatmentPlan,
+    sequence: int,
+    positions: dict[int, datetime],
+    override_reason: str,
+    booked_with: Collection[int] = (),
 ) -> str:
-    """Refuse too soon; beyond the maximum needs a reason. Returns the reason to record."""
+    """Refuse too soon; beyond the maximum needs a reason. Returns the reason to record.
+
+    `positions` is the course as it will be: the session is checked against its
+    neighbours there, the one before and the one after. It records the reason when its
+    gap after the one before is beyond the maximum, or its gap to the one after — unless
+    that one is booked in the same step (`booked_with`): the gap is then the later
+    session's own, and that session records the reason (as when booked one by one).
+    """
     start = positions[sequence]
     earlier = [s for s in positions if s < sequence]
     later = [s for s in positions if s > sequence]
+    previous_start = positions[max(earlier)] if earlier else None
+    following = min(later) if later else None
+    spacing = selectors.spacing_of(course)
+    zone = timezone.get_default_timezone()
     check = scheduling.check_spacing(
         sequence=sequence,
         start=start,
-        previous_start=positions[max(earlier)] if earlier else None,
-        next_start=positions[min(later)] if later else None,
-        spacing=selectors.spacing_of(course),
-        zone=timezone.get_default_timezone(),
+        previous_start=previous_start,
+        next_start=positions[following] if following is not None else None,
+        spacing=spacing,
+        zone=zone,
     )
     if not check.allowed:
         raise SchedulingError(check.too_soon, code="too_soon")
-    if check.needs_override:
-        if not override_reason.strip():
-            raise OverrideNeeded(
-                f"{check.beyond_max} To book it anyway, give a reason for the override.",
-                code="override_needed",
-            )
-        return override_reason.strip()[:300]
-    return ""
+    if not check.needs_override:
+        return ""
+    if not override_reason.strip():
+        raise OverrideNeeded(
+            f"{check.beyond_max} To book it anyway, give a reason for the override.",
+            code="override_needed",
+        )
+    if following in booked_with:
+        own = scheduling.check_spacing(
+            sequence=sequence,
+            start=start,
+            previous_start=previous_start,
+            next_start=None,
+            spacing=spacing,
+            zone=zone,
+        )
+        if not own.beyond_max:
+            return ""
+    return override_reason.strip()[:300]
 
 
 def _check_protocol(protocol: Protocol | None, kind: str) -> None:
@@ -496,23 +523,15 @@ def course_sessions_book(
                         placement.starts_at, placement.ends_at, availability.with_busy(others)
                     )
                 )
-                _check_spacing(
+                # Against its neighbours as they will be (booked before or in this step);
+                # a gap beyond the maximum between two sessions booked now is recorded on
+                # the later one, as when they were booked one after another.
+                reason = _check_spacing(
                     course=course,
                     sequence=sequence,
                     positions=positions,
                     override_reason=override_reason,
-                )
-                # The reason a session records is the one it recorded when the sessions
-                # were booked one after another: against those booked before and the
-                # planned ones up to it.
-                reason = _check_spacing(
-                    course=course,
-                    sequence=sequence,
-                    positions={
-                        **booked_before,
-                        **{q: s for q, s in planned.items() if q <= sequence},
-                    },
-                    override_reason=override_reason,
+                    booked_with=planned,
                 )
             except SchedulingError as exc:
                 raise _prefixed(exc, sequence) from exc

@@ -427,6 +427,81 @@ class TestCourses:
         assert course.appointments.filter(sequence=3, status="booked").count() == 1
 
 
+class TestSessionsBookedIntoTheMiddle:
+    """Sessions booked together into a course that has a later session booked already:
+    each is checked, and records a reason, against its neighbours as they will be."""
+
+    @pytest.fixture
+    def meso(self, patient, working_practitioner, location, catalogue):
+        """Face mesotherapy (4 sessions, 7 / 14 / 21 days) booked on four Tuesdays two weeks
+        apart; sessions 2 and 3 then cancelled to be rebooked: 1 and 4 are left."""
+        protocol = catalogue["Face mesotherapy"]
+        assert (protocol.sessions_in_course, protocol.max_interval_days) == (4, 21)
+        course = services.course_book(
+            patient=patient,
+            protocol=protocol,
+            practitioner=working_practitioner,
+            location=location,
+            room=None,
+            starts=[local(MON + timedelta(days=d), 10) for d in (1, 15, 29, 43)],
+            by=working_practitioner,
+        )
+        for n in (2, 3):
+            services.appointment_cancel(
+                party="patient", appointment=session(course, n), reason="Will rebook", by=None
+            )
+        return course
+
+    def rebook(self, course, user, days, **kw):
+        starts = [
+            (n, local(MON + timedelta(days=d), 11)) for n, d in zip((2, 3), days, strict=True)
+        ]
+        return services.course_sessions_book(course=course, starts=starts, by=user, **kw)
+
+    def test_two_sessions_between_booked_ones_need_no_override(self, meso, working_practitioner):
+        # 1 → 2 → 3 → 4 every 14 days; only 2 → 4 (28 days, not neighbours) passes 21.
+        two, three = self.rebook(meso, working_practitioner, (15, 29))
+        assert (two.override_reason, three.override_reason) == ("", "")
+
+    @pytest.mark.parametrize(
+        ("days", "reasons"),
+        [
+            # 3 → 4 is 28 days: session 3's gap to the one already booked after it.
+            ((8, 15), ("", "Patient away")),
+            # 1 → 2 is 22 days: session 2's gap after session 1.
+            ((23, 36), ("Patient away", "")),
+            # 2 → 3 is 28 days: session 3's own gap after session 2.
+            ((8, 36), ("", "Patient away")),
+        ],
+    )
+    def test_the_reason_is_recorded_where_the_gap_is_beyond_the_maximum(
+        self, meso, working_practitioner, days, reasons
+    ):
+        with pytest.raises(services.OverrideNeeded, match="beyond the maximum of 21 days"):
+            self.rebook(meso, working_practitioner, days)
+        two, three = self.rebook(meso, working_practitioner, days, override_reason="Patient away")
+        assert (two.override_reason, three.override_reason) == reasons
+
+    def test_whole_course_records_the_reason_on_the_later_of_the_pair(
+        self, patient, working_practitioner, location, face
+    ):
+        course = services.course_book(
+            patient=patient,
+            protocol=face,
+            practitioner=working_practitioner,
+            location=location,
+            room=None,
+            starts=[local(MON + timedelta(days=d), 10) for d in (1, 29, 78)],
+            by=working_practitioner,
+            override_reason="Patient abroad",
+        )
+        assert [session(course, n).override_reason for n in (1, 2, 3)] == [
+            "",
+            "",
+            "Patient abroad",
+        ]
+
+
 def check_in_on_the_day(appointment, user):
     return services.appointment_check_in(
         appointment=appointment, by=user, now=appointment.starts_at - timedelta(minutes=10)
