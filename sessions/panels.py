@@ -10,7 +10,7 @@ from sessions.charting import selectors as charting_selectors
 from sessions.comms import selectors as comms_selectors
 from sessions.online import selectors as online_selectors
 from sessions.patient_record import patient_record
-from sessions.scheduling import selectors
+from sessions.scheduling import rules, selectors
 
 
 def _record(request, patient):
@@ -104,20 +104,19 @@ def patient_summary(request, *, patient) -> list[panels.Fact]:
                 url=reverse("sessions:appointment_create") + f"?patient={patient.public_id}",
             )
         )
-    # Consent: the newest signed consent to each protocol a booked treatment uses.
-    newest = {}
-    for consent in signed_consents(patient):  # newest first
-        newest.setdefault(consent.protocol_id, consent)
+    # Consent: whether the newest signed consent to each protocol was withdrawn.
+    withdrawn = {}
+    for consent in signed_consents(patient):  # newest first, withdrawals read with them
+        withdrawn.setdefault(consent.protocol_id, consent.is_withdrawn)
     clinical = roles.has_role(request.user, roles.CLINICAL)
     consents_url = reverse("patients:consents", args=[patient.public_id]) if clinical else ""
-    seen = set()
-    for appointment in upcoming:
+    gaps = rules.consent_gaps(
+        booked=[(a.protocol_id, a.is_treatment) for a in upcoming], withdrawn=withdrawn
+    )
+    for gap in gaps:
+        appointment = upcoming[gap.index]
         protocol = appointment.protocol
-        if not appointment.is_treatment or protocol is None or protocol.pk in seen:
-            continue
-        seen.add(protocol.pk)
-        consent = newest.get(protocol.pk)
-        if consent is None:
+        if not gap.withdrawn:
             facts.append(
                 panels.Fact(
                     panels.BLOCKER,
@@ -127,7 +126,7 @@ def patient_summary(request, *, patient) -> list[panels.Fact]:
                     tone="warning",
                 )
             )
-        elif consent.is_withdrawn:
+        else:
             facts.append(
                 panels.Fact(
                     panels.BLOCKER,

@@ -206,6 +206,20 @@ def sar_send_link(*, export: SubjectAccessExport, by, request=None) -> str:
     return patient.email
 
 
+def sar_downloaded(*, export: SubjectAccessExport, by=None, request=None) -> None:
+    """Audit a download of the ZIP: by staff (`by`), or by the patient from their signed
+    link (no `by`)."""
+    who = "by staff" if by is not None else "by the patient from their link"
+    audit.record(
+        request=request,
+        actor=by,
+        action=audit.Action.DOWNLOAD,
+        patient=export.patient,
+        obj=export,
+        summary=f"Subject-access export downloaded {who}",
+    )
+
+
 # --- erasure and retention --------------------------------------------------------------
 
 ANONYMOUS_BIRTH_DATE = date(1900, 1, 1)

@@ -158,13 +158,7 @@ def sar_download(request, export_id):
         messages.error(request, f"This export is not available ({export.get_status_display()}).")
         return redirect("records:data_rights", patient_id=export.patient.public_id)
     response = _zip_response(export)
-    audit.record(
-        request=request,
-        action=audit.Action.DOWNLOAD,
-        patient=export.patient,
-        obj=export,
-        summary="Subject-access export downloaded by staff",
-    )
+    services.sar_downloaded(export=export, by=request.user, request=request)
     return response
 
 
@@ -205,13 +199,7 @@ def sar_patient_download(request, token):
     if export is None:
         return links.link_error_page(request, links.LinkError(expired=True))
     response = _zip_response(export)
-    audit.record(
-        request=request,
-        action=audit.Action.DOWNLOAD,
-        patient=export.patient,
-        obj=export,
-        summary="Subject-access export downloaded by the patient from their link",
-    )
+    services.sar_downloaded(export=export, request=request)
     return response
 
 

@@ -9,6 +9,7 @@ words. No page says whether someone is already a patient.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import wraps
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
@@ -92,6 +93,39 @@ def _start_again(request):
     return redirect("book:start")
 
 
+def chosen(*, course_only: bool = False, screened: bool = False):
+    """The view works on what the visitor chose so far, handed to it as the keyword
+    arguments `state`, `config`, `location` and `protocol` (None for a consultation).
+
+    When that choice is gone or no longer bookable, or `course_only` and a consultation
+    was chosen, the visitor starts again; with `screened`, a course whose screening is
+    not done yet goes back to the screening step."""
+
+    def decorate(view):
+        @wraps(view)
+        def guarded(request, *args, **kwargs):
+            state = _state(request)
+            choice = _choice(state)
+            if choice is None or (course_only and state.get("kind") != OnlineBooking.Kind.COURSE):
+                return _start_again(request)
+            config, location, protocol = choice
+            if screened and protocol is not None and not state.get("screened"):
+                return redirect("book:screening")
+            return view(
+                request,
+                *args,
+                state=state,
+                config=config,
+                location=location,
+                protocol=protocol,
+                **kwargs,
+            )
+
+        return guarded
+
+    return decorate
+
+
 @public
 def start(request):
     config = selectors.current_settings()
@@ -125,12 +159,8 @@ def start(request):
 
 
 @public
-def screening(request):
-    state = _state(request)
-    choice = _choice(state)
-    if choice is None or state.get("kind") != OnlineBooking.Kind.COURSE:
-        return _start_again(request)
-    config, location, protocol = choice
+@chosen(course_only=True)
+def screening(request, *, state, config, location, protocol):
     form = forms.ScreeningForm(request.POST or None)
     if request.method == "POST":
         if _limited(request):
@@ -174,14 +204,8 @@ def _minutes(config, protocol) -> int:
 
 
 @public
-def times(request):
-    state = _state(request)
-    choice = _choice(state)
-    if choice is None:
-        return _start_again(request)
-    config, location, protocol = choice
-    if protocol is not None and not state.get("screened"):
-        return redirect("book:screening")
+@chosen(screened=True)
+def times(request, *, state, config, location, protocol):
     now = timezone.now()
     bounds = selectors.bounds(config, now=now)
     people = selectors.practitioners_for(location, None)
@@ -276,12 +300,8 @@ def _practitioner(state, location):
 
 
 @public
-def plan(request):
-    state = _state(request)
-    choice = _choice(state)
-    if choice is None or state.get("kind") != OnlineBooking.Kind.COURSE:
-        return _start_again(request)
-    config, location, protocol = choice
+@chosen(course_only=True)
+def plan(request, *, state, config, location, protocol):
     practitioner = _practitioner(state, location)
     starts = _starts(state)
     if practitioner is None or not starts:
@@ -313,12 +333,8 @@ def plan(request):
 
 
 @public
-def plan_session(request, sequence: int):
-    state = _state(request)
-    choice = _choice(state)
-    if choice is None or state.get("kind") != OnlineBooking.Kind.COURSE:
-        return _start_again(request)
-    config, location, protocol = choice
+@chosen(course_only=True)
+def plan_session(request, sequence: int, *, state, config, location, protocol):
     practitioner = _practitioner(state, location)
     starts = _starts(state)
     if practitioner is None or not 1 <= sequence <= len(starts):

@@ -664,3 +664,38 @@ def course_progress(
         window = (last + timedelta(days=spacing.min_days), last + timedelta(days=spacing.max_days))
         interrupted = next_booked_on is None and today > window[1]
     return Progress(done, planned, done + 1, window, next_booked_on, interrupted, False, None)
+
+
+@dataclass(frozen=True)
+class ConsentGap:
+    """A booked treatment whose protocol has no consent in force: `index` is its place
+    among the bookings given; `withdrawn` says the patient withdrew their newest consent
+    to the protocol (otherwise they never signed one)."""
+
+    index: int
+    protocol_id: int
+    withdrawn: bool
+
+
+def consent_gaps(
+    *, booked: Sequence[tuple[int | None, bool]], withdrawn: Mapping[int, bool]
+) -> list[ConsentGap]:
+    """The consents that stand in the way of booked treatments: one per protocol, at its
+    soonest booked treatment.
+
+    `booked` is the upcoming appointments, soonest first, each as (protocol id or None,
+    is a treatment); `withdrawn` maps every protocol the patient signed a consent to to
+    whether the newest of those consents was withdrawn. A consultation, or an appointment
+    without a protocol, needs no consent.
+    """
+    gaps = []
+    seen = set()
+    for index, (protocol_id, is_treatment) in enumerate(booked):
+        if not is_treatment or protocol_id is None or protocol_id in seen:
+            continue
+        seen.add(protocol_id)
+        if protocol_id not in withdrawn:
+            gaps.append(ConsentGap(index, protocol_id, withdrawn=False))
+        elif withdrawn[protocol_id]:
+            gaps.append(ConsentGap(index, protocol_id, withdrawn=True))
+    return gaps

@@ -109,6 +109,27 @@ def test_manager_requests_from_the_patient_page_and_downloads(
     ).exists()
 
 
+def test_a_download_is_audited_as_staff_or_as_the_patient_link(patient, manager):
+    export = SubjectAccessExport.objects.create(patient=patient, requested_by=manager)
+    services.sar_downloaded(export=export, by=manager)
+    services.sar_downloaded(export=export)
+    rows = AuditEvent.objects.filter(action="download", object_id=str(export.pk)).order_by("pk")
+    assert [(r.actor_id, r.actor_label, r.patient_id, r.summary) for r in rows] == [
+        (
+            manager.pk,
+            manager.get_username(),
+            patient.pk,
+            "Subject-access export downloaded by staff",
+        ),
+        (
+            None,
+            "patient link",
+            patient.pk,
+            "Subject-access export downloaded by the patient from their link",
+        ),
+    ]
+
+
 def test_patient_gets_a_signed_link_that_expires(manager_client, patient, record, manager):
     client = Client()  # the patient: no login
     export = _built(patient, manager)

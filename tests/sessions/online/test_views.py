@@ -253,3 +253,34 @@ def test_a_session_that_cannot_fit_is_named_before_anything_is_held(
     assert b"Hold these times" not in plan.content
     client.post(reverse("book:plan"))
     assert not Hold.objects.exists() and not OnlineBooking.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        reverse("book:screening"),
+        reverse("book:times"),
+        reverse("book:plan"),
+        reverse("book:plan_session", args=[1]),
+    ],
+)
+def test_a_step_without_a_choice_starts_again(client, url):
+    for response in (client.get(url), client.post(url)):
+        assert response.status_code == 302
+        assert response["Location"] == reverse("book:start")
+
+
+@pytest.mark.parametrize(
+    "url", [reverse("book:screening"), reverse("book:plan"), reverse("book:plan_session", args=[1])]
+)
+def test_a_course_step_after_choosing_a_consultation_starts_again(client, face, location, url):
+    assert start(client, face, location, "consultation")["Location"] == reverse("book:times")
+    response = client.get(url)
+    assert response["Location"] == reverse("book:start")
+    assert "online_booking" not in client.session
+
+
+def test_times_for_a_course_not_yet_screened_goes_back_to_screening(client, face, location):
+    assert start(client, face, location)["Location"] == reverse("book:screening")
+    assert client.get(reverse("book:times"))["Location"] == reverse("book:screening")
+    assert client.get(reverse("book:plan"))["Location"] == reverse("book:times")

@@ -564,3 +564,57 @@ def test_nothing_is_free_before_not_before():
         "That time is too soon: the first time that can be offered is Mon 02 Mar 2026 12:05."
     ]
     assert midday.with_busy([]).not_before == midday.not_before
+
+
+class TestConsentGaps:
+    """Which booked treatments have no consent in force (the patient page's header)."""
+
+    FACE, SCALP = 1, 2
+
+    def test_a_consent_in_force_leaves_nothing(self):
+        booked = [(self.FACE, True), (self.FACE, True)]
+        assert s.consent_gaps(booked=booked, withdrawn={self.FACE: False}) == []
+
+    def test_none_signed_is_reported_at_the_soonest_treatment(self):
+        booked = [(self.FACE, False), (self.FACE, True), (self.FACE, True)]
+        assert s.consent_gaps(booked=booked, withdrawn={}) == [
+            s.ConsentGap(index=1, protocol_id=self.FACE, withdrawn=False)
+        ]
+
+    def test_a_withdrawn_newest_consent_is_reported(self):
+        booked = [(self.FACE, True)]
+        assert s.consent_gaps(booked=booked, withdrawn={self.FACE: True}) == [
+            s.ConsentGap(index=0, protocol_id=self.FACE, withdrawn=True)
+        ]
+
+    def test_consultations_and_bookings_without_a_protocol_need_none(self):
+        booked = [(None, True), (None, False), (self.FACE, False)]
+        assert s.consent_gaps(booked=booked, withdrawn={}) == []
+
+    def test_one_per_protocol_in_booking_order(self):
+        booked = [(self.SCALP, True), (self.FACE, True), (self.SCALP, True), (self.FACE, True)]
+        gaps = s.consent_gaps(booked=booked, withdrawn={self.FACE: True})
+        assert gaps == [
+            s.ConsentGap(index=0, protocol_id=self.SCALP, withdrawn=False),
+            s.ConsentGap(index=1, protocol_id=self.FACE, withdrawn=True),
+        ]
+
+    def test_nothing_booked(self):
+        assert s.consent_gaps(booked=[], withdrawn={self.FACE: True}) == []
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    booked=st.lists(st.tuples(st.one_of(st.none(), st.integers(1, 4)), st.booleans()), max_size=8),
+    withdrawn=st.dictionaries(st.integers(1, 4), st.booleans()),
+)
+def test_consent_gaps_name_each_unconsented_treatment_protocol_once(booked, withdrawn):
+    gaps = s.consent_gaps(booked=booked, withdrawn=withdrawn)
+    treated = {p for p, treatment in booked if treatment and p is not None}
+    unconsented = {p for p in treated if withdrawn.get(p, True)}
+    assert [g.protocol_id for g in gaps] == sorted(
+        unconsented, key=lambda p: booked.index((p, True))
+    )
+    for gap in gaps:
+        assert gap.index == booked.index((gap.protocol_id, True))
+        assert gap.withdrawn is (gap.protocol_id in withdrawn)
