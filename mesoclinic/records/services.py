@@ -220,6 +220,18 @@ def sar_downloaded(*, export: SubjectAccessExport, by=None, request=None) -> Non
     )
 
 
+def fhir_exported(*, patient, resources: int, by, request=None) -> None:
+    """Audit a FHIR R4 export of the patient's record (how many resources it held)."""
+    audit.record(
+        request=request,
+        actor=by,
+        action=audit.Action.EXPORT,
+        patient=patient,
+        obj=patient,
+        summary=f"FHIR R4 export: {resources} resources",
+    )
+
+
 # --- erasure and retention --------------------------------------------------------------
 
 ANONYMOUS_BIRTH_DATE = date(1900, 1, 1)

@@ -10,7 +10,7 @@ from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from mesoclinic.core import audit, links, roles
+from mesoclinic.core import links, roles
 from mesoclinic.records import messages as record_messages
 from mesoclinic.records import retention, selectors, services
 from mesoclinic.records.forms import ApiTokenForm, ErasureForm
@@ -38,12 +38,8 @@ def fhir_export(request, patient_id):
     """The patient's whole record as one FHIR R4 Bundle (JSON download), audited."""
     patient = _patient_for(request, patient_id, allowed=roles.CLINICAL)
     bundle = selectors.patient_bundle(patient)
-    audit.record(
-        request=request,
-        action=audit.Action.EXPORT,
-        patient=patient,
-        obj=patient,
-        summary=f"FHIR R4 export: {len(bundle['entry'])} resources",
+    services.fhir_exported(
+        patient=patient, resources=len(bundle["entry"]), by=request.user, request=request
     )
     response = HttpResponse(
         json.dumps(bundle, ensure_ascii=False, indent=1),
