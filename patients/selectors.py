@@ -8,7 +8,7 @@ from datetime import date, datetime
 
 from django.conf import settings
 from django.contrib.postgres.search import TrigramDistance
-from django.db.models import OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.db.models.functions import Lower
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
@@ -21,7 +21,7 @@ from patients.models import Patient, Screening, ScreeningAcknowledgement, Signed
 from patients.timeline import timeline_entries_for
 from protocols import screening
 from protocols import selectors as protocol_selectors
-from protocols.models import Protocol
+from protocols.models import ConsentVersion, Protocol
 from protocols.services import current_consent
 
 SEARCH_LIMIT = 25
@@ -276,10 +276,15 @@ def signed_consents_without_pdf(*, signed_before: datetime) -> list[int]:
 
 
 def signed_consents(patient: Patient) -> list:
-    """Every consent the patient signed, newest first, with withdrawals and versions.
+    """Every consent the patient signed, newest first, with withdrawals and versions;
+    each tells whether its protocol has a newer consent version (`superseded`: the
+    patient must sign again before treatment).
 
     Read once per patient page: its timeline and the consents panel share the list.
     """
+    newer_version = ConsentVersion.objects.filter(
+        protocol=OuterRef("protocol"), number__gt=OuterRef("consent_version__number")
+    )
     return nested.once(
         patient,
         "patients.signed_consents",
@@ -287,6 +292,7 @@ def signed_consents(patient: Patient) -> list:
             SignedConsent.objects.filter(patient=patient)
             .select_related("protocol", "consent_version", "practitioner", "withdrawal")
             .defer("patient_signature_png", "practitioner_signature_png", "text")
+            .annotate(superseded=Exists(newer_version))
             .order_by("-signed_at", "-id")
         ),
     )

@@ -104,38 +104,44 @@ def patient_summary(request, *, patient) -> list[panels.Fact]:
                 url=reverse("sessions:appointment_create") + f"?patient={patient.public_id}",
             )
         )
-    # Consent: whether the newest signed consent to each protocol was withdrawn.
-    withdrawn = {}
+    # Consent: the state of the newest signed consent to each protocol.
+    newest = {}
     for consent in signed_consents(patient):  # newest first, withdrawals read with them
-        withdrawn.setdefault(consent.protocol_id, consent.is_withdrawn)
+        if consent.protocol_id not in newest:
+            newest[consent.protocol_id] = (
+                rules.CONSENT_WITHDRAWN
+                if consent.is_withdrawn
+                else rules.CONSENT_OUTDATED
+                if consent.superseded
+                else rules.CONSENT_IN_FORCE
+            )
     clinical = roles.has_role(request.user, roles.CLINICAL)
     consents_url = reverse("patients:consents", args=[patient.public_id]) if clinical else ""
     gaps = rules.consent_gaps(
-        booked=[(a.protocol_id, a.is_treatment) for a in upcoming], withdrawn=withdrawn
+        booked=[(a.protocol_id, a.is_treatment) for a in upcoming], newest=newest
     )
     for gap in gaps:
         appointment = upcoming[gap.index]
-        protocol = appointment.protocol
-        if not gap.withdrawn:
-            facts.append(
-                panels.Fact(
-                    panels.BLOCKER,
-                    f"No consent to {protocol.name} on file",
-                    detail=f"To sign before the session on {_when(appointment)}.",
-                    url=consents_url,
-                    tone="warning",
-                )
-            )
-        else:
-            facts.append(
-                panels.Fact(
-                    panels.BLOCKER,
-                    f"Consent to {protocol.name} withdrawn",
-                    detail="No further session until the patient signs a new consent.",
-                    url=consents_url,
-                    tone="danger",
-                )
-            )
+        name = appointment.protocol.name
+        text, detail, tone = {
+            rules.CONSENT_MISSING: (
+                f"No consent to {name} on file",
+                f"To sign before the session on {_when(appointment)}.",
+                "warning",
+            ),
+            rules.CONSENT_OUTDATED: (
+                f"Consent to {name} is to an old version",
+                f"The consent text has changed: the patient signs the current version "
+                f"before the session on {_when(appointment)}.",
+                "warning",
+            ),
+            rules.CONSENT_WITHDRAWN: (
+                f"Consent to {name} withdrawn",
+                "No further session until the patient signs a new consent.",
+                "danger",
+            ),
+        }[gap.why]
+        facts.append(panels.Fact(panels.BLOCKER, text, detail=detail, url=consents_url, tone=tone))
     return facts
 
 

@@ -666,27 +666,35 @@ def course_progress(
     return Progress(done, planned, done + 1, window, next_booked_on, interrupted, False, None)
 
 
+# What the patient's newest signed consent to a protocol is now (consent_gaps).
+CONSENT_IN_FORCE = "in_force"
+CONSENT_WITHDRAWN = "withdrawn"
+CONSENT_OUTDATED = "outdated"  # signed to a version the protocol has since replaced
+CONSENT_MISSING = "missing"  # never signed (a gap's `why` only)
+
+
 @dataclass(frozen=True)
 class ConsentGap:
     """A booked treatment whose protocol has no consent in force: `index` is its place
-    among the bookings given; `withdrawn` says the patient withdrew their newest consent
-    to the protocol (otherwise they never signed one)."""
+    among the bookings given; `why` is CONSENT_MISSING, CONSENT_WITHDRAWN or
+    CONSENT_OUTDATED."""
 
     index: int
     protocol_id: int
-    withdrawn: bool
+    why: str
 
 
 def consent_gaps(
-    *, booked: Sequence[tuple[int | None, bool]], withdrawn: Mapping[int, bool]
+    *, booked: Sequence[tuple[int | None, bool]], newest: Mapping[int, str]
 ) -> list[ConsentGap]:
     """The consents that stand in the way of booked treatments: one per protocol, at its
-    soonest booked treatment.
+    soonest booked treatment (the same test as the treatment gates: a consent to the
+    protocol's current version, not withdrawn).
 
     `booked` is the upcoming appointments, soonest first, each as (protocol id or None,
-    is a treatment); `withdrawn` maps every protocol the patient signed a consent to to
-    whether the newest of those consents was withdrawn. A consultation, or an appointment
-    without a protocol, needs no consent.
+    is a treatment); `newest` maps every protocol the patient signed a consent to to the
+    state of the newest of those consents (CONSENT_IN_FORCE, CONSENT_WITHDRAWN or
+    CONSENT_OUTDATED). A consultation, or an appointment without a protocol, needs none.
     """
     gaps = []
     seen = set()
@@ -694,8 +702,7 @@ def consent_gaps(
         if not is_treatment or protocol_id is None or protocol_id in seen:
             continue
         seen.add(protocol_id)
-        if protocol_id not in withdrawn:
-            gaps.append(ConsentGap(index, protocol_id, withdrawn=False))
-        elif withdrawn[protocol_id]:
-            gaps.append(ConsentGap(index, protocol_id, withdrawn=True))
+        state = newest.get(protocol_id, CONSENT_MISSING)
+        if state != CONSENT_IN_FORCE:
+            gaps.append(ConsentGap(index, protocol_id, why=state))
     return gaps

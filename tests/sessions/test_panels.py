@@ -69,3 +69,29 @@ def test_a_signed_consent_leaves_nothing_and_a_withdrawn_one_is_danger(patient, 
             "danger",
         )
     ]
+
+
+@pytest.mark.usefixtures("booked")
+def test_a_consent_to_a_replaced_version_asks_for_the_current_one(
+    patient, practitioner, manager, face
+):
+    """The treatment gates want the current version: the header says so before the day."""
+    from protocols.services import consent_version_create
+
+    sign_consent(patient, face, by=practitioner)
+    consent_version_create(
+        protocol=face,
+        text="Version two of the face consent: what the treatment is, its risks and aftercare.",
+        by=manager,
+    )
+    patient = type(patient).objects.get(pk=patient.pk)  # the page reads its consents once
+    assert _blockers(patient, practitioner) == [
+        (
+            f"Consent to {face.name} is to an old version",
+            "The consent text has changed: the patient signs the current version before the "
+            "session on Wed 04 Mar 2026 10:00.",
+            "warning",
+        )
+    ]
+    sign_consent(patient, face, by=practitioner)
+    assert _blockers(type(patient).objects.get(pk=patient.pk), practitioner) == []

@@ -573,48 +573,57 @@ class TestConsentGaps:
 
     def test_a_consent_in_force_leaves_nothing(self):
         booked = [(self.FACE, True), (self.FACE, True)]
-        assert s.consent_gaps(booked=booked, withdrawn={self.FACE: False}) == []
+        assert s.consent_gaps(booked=booked, newest={self.FACE: s.CONSENT_IN_FORCE}) == []
 
     def test_none_signed_is_reported_at_the_soonest_treatment(self):
         booked = [(self.FACE, False), (self.FACE, True), (self.FACE, True)]
-        assert s.consent_gaps(booked=booked, withdrawn={}) == [
-            s.ConsentGap(index=1, protocol_id=self.FACE, withdrawn=False)
+        assert s.consent_gaps(booked=booked, newest={}) == [
+            s.ConsentGap(index=1, protocol_id=self.FACE, why=s.CONSENT_MISSING)
         ]
 
     def test_a_withdrawn_newest_consent_is_reported(self):
         booked = [(self.FACE, True)]
-        assert s.consent_gaps(booked=booked, withdrawn={self.FACE: True}) == [
-            s.ConsentGap(index=0, protocol_id=self.FACE, withdrawn=True)
+        assert s.consent_gaps(booked=booked, newest={self.FACE: s.CONSENT_WITHDRAWN}) == [
+            s.ConsentGap(index=0, protocol_id=self.FACE, why=s.CONSENT_WITHDRAWN)
+        ]
+
+    def test_a_consent_to_a_replaced_version_is_reported(self):
+        booked = [(self.FACE, True)]
+        assert s.consent_gaps(booked=booked, newest={self.FACE: s.CONSENT_OUTDATED}) == [
+            s.ConsentGap(index=0, protocol_id=self.FACE, why=s.CONSENT_OUTDATED)
         ]
 
     def test_consultations_and_bookings_without_a_protocol_need_none(self):
         booked = [(None, True), (None, False), (self.FACE, False)]
-        assert s.consent_gaps(booked=booked, withdrawn={}) == []
+        assert s.consent_gaps(booked=booked, newest={}) == []
 
     def test_one_per_protocol_in_booking_order(self):
         booked = [(self.SCALP, True), (self.FACE, True), (self.SCALP, True), (self.FACE, True)]
-        gaps = s.consent_gaps(booked=booked, withdrawn={self.FACE: True})
+        gaps = s.consent_gaps(booked=booked, newest={self.FACE: s.CONSENT_WITHDRAWN})
         assert gaps == [
-            s.ConsentGap(index=0, protocol_id=self.SCALP, withdrawn=False),
-            s.ConsentGap(index=1, protocol_id=self.FACE, withdrawn=True),
+            s.ConsentGap(index=0, protocol_id=self.SCALP, why=s.CONSENT_MISSING),
+            s.ConsentGap(index=1, protocol_id=self.FACE, why=s.CONSENT_WITHDRAWN),
         ]
 
     def test_nothing_booked(self):
-        assert s.consent_gaps(booked=[], withdrawn={self.FACE: True}) == []
+        assert s.consent_gaps(booked=[], newest={self.FACE: s.CONSENT_WITHDRAWN}) == []
+
+
+CONSENT_STATES = st.sampled_from([s.CONSENT_IN_FORCE, s.CONSENT_WITHDRAWN, s.CONSENT_OUTDATED])
 
 
 @settings(max_examples=200, deadline=None)
 @given(
     booked=st.lists(st.tuples(st.one_of(st.none(), st.integers(1, 4)), st.booleans()), max_size=8),
-    withdrawn=st.dictionaries(st.integers(1, 4), st.booleans()),
+    newest=st.dictionaries(st.integers(1, 4), CONSENT_STATES),
 )
-def test_consent_gaps_name_each_unconsented_treatment_protocol_once(booked, withdrawn):
-    gaps = s.consent_gaps(booked=booked, withdrawn=withdrawn)
+def test_consent_gaps_name_each_unconsented_treatment_protocol_once(booked, newest):
+    gaps = s.consent_gaps(booked=booked, newest=newest)
     treated = {p for p, treatment in booked if treatment and p is not None}
-    unconsented = {p for p in treated if withdrawn.get(p, True)}
+    unconsented = {p for p in treated if newest.get(p) != s.CONSENT_IN_FORCE}
     assert [g.protocol_id for g in gaps] == sorted(
         unconsented, key=lambda p: booked.index((p, True))
     )
     for gap in gaps:
         assert gap.index == booked.index((gap.protocol_id, True))
-        assert gap.withdrawn is (gap.protocol_id in withdrawn)
+        assert gap.why == newest.get(gap.protocol_id, s.CONSENT_MISSING)
