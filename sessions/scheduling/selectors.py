@@ -93,6 +93,11 @@ def active_locations() -> QuerySet[Location]:
     return Location.objects.filter(is_active=True).order_by("name")
 
 
+def working_location_ids(user) -> set[int]:
+    """The locations where this person has working hours (none for front desk)."""
+    return set(WorkingHours.objects.filter(practitioner=user).values_list("location_id", flat=True))
+
+
 def practitioners_at(location: Location) -> list[User]:
     """Practitioners with working hours at the location."""
     ids = WorkingHours.objects.filter(location=location).values("practitioner_id")

@@ -5,6 +5,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 from icalendar import Calendar
 
@@ -221,6 +222,31 @@ class TestCalendar:
         assert f'data-column="{second_practitioner.pk}"' in week
         assert f'data-column="{working_practitioner.pk}"' not in week
 
+    def test_the_calendar_opens_where_you_work_then_where_you_last_looked(
+        self, frontdesk, practitioner, location
+    ):
+        """Harley Street sorts after Chelsea: without a remembered choice a practitioner
+        opens on their own location, and anyone gets the location they last chose."""
+        chelsea = Location.objects.create(name="Chelsea")
+        add_hours(practitioner, location)
+        url = reverse("sessions:calendar")
+
+        def shown(c, params=None):
+            return c.get(url, params or {}).context["location"]
+
+        client, frontdesk_client = Client(), Client()
+        client.force_login(practitioner)
+        frontdesk_client.force_login(frontdesk)
+        assert shown(client) == location
+        assert shown(frontdesk_client) == chelsea  # no working hours: the first by name
+        assert shown(frontdesk_client, {"location": location.public_id}) == location
+        assert shown(frontdesk_client) == location
+        assert shown(client, {"location": chelsea.public_id}) == chelsea
+        assert shown(client) == chelsea
+        location.is_active = False
+        location.save()
+        assert shown(frontdesk_client) == chelsea  # a closed location is not kept
+
     def test_events_feed(self, frontdesk_client, booked, location):
         Closure.objects.create(
             name="Holiday", starts_on=TUE + timedelta(days=1), ends_on=TUE + timedelta(days=1)
@@ -338,6 +364,7 @@ class TestCalendar:
             starts_at=local(TUE, 9),
             by=None,
         )
+        week(40)  # the first visit remembers the location in the session (a write)
         few = week(40)
         for day in range(5):
             for hour in range(9, 17):
