@@ -12,12 +12,14 @@ from datetime import datetime, time, timedelta
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from mesoclinic.core import message_kinds, outbox
+from mesoclinic.core import audit, message_kinds, outbox
 from mesoclinic.core.models import OutboundMessage
 from sessions.comms import selectors as comms_selectors
+from sessions.scheduling import services as scheduling_services
 from sessions.scheduling.models import Appointment
 
 APPOINTMENT_KINDS = ("booking_confirmation", "precare", "appointment_reminder", "appointment_moved")
@@ -413,8 +415,26 @@ def course_messages_schedule(*, now: datetime | None = None) -> int:
     return count
 
 
+def appointment_confirmed_by_patient(
+    *, appointment: Appointment, request=None, now: datetime | None = None
+) -> Appointment:
+    """The patient confirmed from their emailed link: confirm it and audit who."""
+    with transaction.atomic():
+        appointment = scheduling_services.appointment_confirm(
+            appointment=appointment, by=None, now=now
+        )
+        audit.record(
+            request=request,
+            action=audit.Action.CHANGE,
+            patient=appointment.patient,
+            obj=appointment,
+            summary="Confirmed by the patient (email link)",
+        )
+    return appointment
+
+
 def appointment_reschedule_request(
-    *, appointment: Appointment, now: datetime | None = None
+    *, appointment: Appointment, request=None, now: datetime | None = None
 ) -> OutboundMessage:
     """The patient asked, from a link, to move this appointment: tell the front desk.
 
@@ -423,12 +443,21 @@ def appointment_reschedule_request(
     appointment: asking twice the same day changes nothing.
     """
     now = now or timezone.now()
-    return outbox.message_schedule(
-        kind=RESCHEDULE_KIND,
-        subject=appointment,
-        due_at=now,
-        recipient=settings.CLINIC_EMAIL,
-        patient=appointment.patient,
-        offset_key=timezone.localdate(now).isoformat(),
-        respect_quiet_hours=False,
-    )
+    with transaction.atomic():
+        message = outbox.message_schedule(
+            kind=RESCHEDULE_KIND,
+            subject=appointment,
+            due_at=now,
+            recipient=settings.CLINIC_EMAIL,
+            patient=appointment.patient,
+            offset_key=timezone.localdate(now).isoformat(),
+            respect_quiet_hours=False,
+        )
+        audit.record(
+            request=request,
+            action=audit.Action.CHANGE,
+            patient=appointment.patient,
+            obj=appointment,
+            summary="Patient asked to reschedule (email link)",
+        )
+    return message

@@ -77,17 +77,11 @@ def appointment_confirm(request, token):
     booked = appointment.status == appointment.Status.BOOKED
     if request.method == "POST" and booked and _upcoming(appointment, now):
         try:
-            services.appointment_confirm(appointment=appointment, by=None, now=now)
+            reminders.appointment_confirmed_by_patient(
+                appointment=appointment, request=request, now=now
+            )
         except services.SchedulingError as exc:
             problem = " ".join(exc.messages)
-        else:
-            audit.record(
-                request=request,
-                action=audit.Action.CHANGE,
-                patient=appointment.patient,
-                obj=appointment,
-                summary="Confirmed by the patient (email link)",
-            )
     return _page(
         request,
         "links/appointment_confirm.html",
@@ -144,14 +138,7 @@ def appointment_reschedule(request, token):
     upcoming = _upcoming(appointment, now)
     done = False
     if request.method == "POST" and upcoming:
-        reminders.appointment_reschedule_request(appointment=appointment, now=now)
-        audit.record(
-            request=request,
-            action=audit.Action.CHANGE,
-            patient=appointment.patient,
-            obj=appointment,
-            summary="Patient asked to reschedule (email link)",
-        )
+        reminders.appointment_reschedule_request(appointment=appointment, request=request, now=now)
         done = True
     return _page(
         request, "links/appointment_reschedule.html", appointment, upcoming=upcoming, done=done

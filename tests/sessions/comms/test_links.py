@@ -168,6 +168,9 @@ class TestConfirm:
         assert "your appointment is confirmed" in response.content.decode()
         appointment.refresh_from_db()
         assert appointment.status == Appointment.Status.CONFIRMED and appointment.confirmed_at
+        audited = AuditEvent.objects.get(object_id=str(appointment.pk), action="change")
+        assert audited.summary == "Confirmed by the patient (email link)"
+        assert audited.actor is None and audited.actor_label == "patient link"
         assert client.post(target).status_code == 200  # a second click is harmless
 
     def test_a_signed_link_to_an_appointment_that_is_gone_reveals_nothing(self, client, db):
@@ -239,6 +242,9 @@ class TestReschedule:
         assert "we have your request" in body
         request_row = messages_of(appointment, "reschedule_request").get()
         assert request_row.patient_id == appointment.patient_id
+        assert AuditEvent.objects.filter(
+            object_id=str(appointment.pk), summary="Patient asked to reschedule (email link)"
+        ).exists()
         appointment.refresh_from_db()
         assert appointment.status == Appointment.Status.BOOKED  # stays booked meanwhile
 
