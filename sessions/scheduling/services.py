@@ -731,6 +731,11 @@ def _reschedule(*, moves: Sequence[Move], by: User | None, override_reason: str)
                     sequence=p.sequence,
                     positions=positions_by_course[p.course.pk],
                     override_reason=override_reason,
+                    # Sessions moved together: a long gap between two of them is the
+                    # later one's to record, as when they are booked together.
+                    booked_with={
+                        q.sequence for q in placements if q.course == p.course and q is not p
+                    },
                 )
         except SchedulingError as exc:
             raise _prefixed(exc, p.sequence if len(moves) > 1 else None) from exc
@@ -747,7 +752,9 @@ def _reschedule(*, moves: Sequence[Move], by: User | None, override_reason: str)
         old = a.starts_at
         a.starts_at, a.ends_at = p.starts_at, p.ends_at
         a.practitioner, a.room = p.practitioner, p.room
-        if reasons.get(a.pk):
+        if a.kind == Kind.COURSE_SESSION:
+            # What its new place needs: a reason recorded for the old place goes when
+            # the session moves back inside the rules (the audit log keeps it).
             a.override_reason = reasons[a.pk]
         _save(
             a,

@@ -361,6 +361,12 @@ class TestCourses:
         )
         three.refresh_from_db()
         assert three.override_reason == "Holiday"
+        # Back inside the rules: the reason for the old place no longer stands.
+        services.appointment_move(
+            appointment=three, starts_at=local(MON + timedelta(days=57), 10), by=None
+        )
+        three.refresh_from_db()
+        assert three.override_reason == ""
 
     def test_move_offers_shift_and_apply(self, course, working_practitioner):
         two = session(course, 2)
@@ -457,6 +463,31 @@ class TestSessionsBookedIntoTheMiddle:
             (n, local(MON + timedelta(days=d), 11)) for n, d in zip((2, 3), days, strict=True)
         ]
         return services.course_sessions_book(course=course, starts=starts, by=user, **kw)
+
+    def test_sessions_moved_together_record_a_long_gap_between_them_on_the_later(
+        self, patient, working_practitioner, location, catalogue
+    ):
+        course = services.course_book(
+            patient=patient,
+            protocol=catalogue["Face mesotherapy"],
+            practitioner=working_practitioner,
+            location=location,
+            room=None,
+            starts=[local(MON + timedelta(days=d), 10) for d in (1, 15, 29, 43)],
+            by=working_practitioner,
+        )
+        # 3 and 4 move together; 3 → 4 becomes 28 days (beyond 21): session 4's to record.
+        three, four = services.course_shift_apply(
+            course=course,
+            starts=[
+                (4, local(MON + timedelta(days=57), 10)),
+                (3, local(MON + timedelta(days=29), 11)),
+            ],
+            by=working_practitioner,
+            override_reason="Patient travelling",
+        )
+        reasons = {a.sequence: a.override_reason for a in (three, four)}
+        assert reasons == {3: "", 4: "Patient travelling"}
 
     def test_two_sessions_between_booked_ones_need_no_override(self, meso, working_practitioner):
         # 1 → 2 → 3 → 4 every 14 days; only 2 → 4 (28 days, not neighbours) passes 21.
