@@ -22,10 +22,13 @@ class ClinicSessionsConfig(AppConfig):
         from sessions.comms import hooks as comms_hooks
         from sessions.comms import messages  # noqa: F401  (registers the outbox builders)
         from sessions.online import messages as online_messages  # noqa: F401  (builders)
+        from sessions.online.selectors import held_time
         from sessions.panels import register as register_panels
+        from sessions.scheduling.selectors import HELD_TIME
         from sessions.timeline import timeline_entries_for
 
         comms_hooks.register()
+        HELD_TIME.append(held_time)
         charting_hooks.register()
         register_panels()
         timeline.SOURCES.append(timeline_entries_for)

@@ -93,6 +93,21 @@ def live_holds(*, practitioner: User, start: datetime, end: datetime, now: datet
     )
 
 
+def held_time(*, practitioner: User, room, windows, now: datetime):
+    """Live holds keeping time for this practitioner (or room) in any of the windows, as
+    (starts_at, ends_at) rows: what staff are offered leaves them out
+    (scheduling.selectors.HELD_TIME)."""
+    when = Q()
+    for start, end in windows:
+        when |= Q(starts_at__lt=end, ends_at__gt=start)
+    who = Q(practitioner=practitioner)
+    if room is not None:
+        who |= Q(room=room)
+    return Hold.objects.filter(who, when, released_at__isnull=True, expires_at__gt=now).values_list(
+        "starts_at", "ends_at"
+    )
+
+
 def availability(
     *,
     practitioner: User,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -131,6 +131,14 @@ def local_day_bounds(first: date, last: date) -> tuple[datetime, datetime]:
     return start, end
 
 
+# Time kept by something that is not an appointment yet: each function returns the
+# (starts_at, ends_at) rows that keep time for a practitioner or room over some windows,
+# as a values_list queryset (sessions.online registers its live holds in ready()). What
+# staff are offered leaves that time out; a booking's own check does not read it: the
+# database refuses a booking over a hold in the hold's own words.
+HELD_TIME: list[Callable[..., QuerySet]] = []
+
+
 def availability_for(
     *,
     practitioner: User,
@@ -140,11 +148,14 @@ def availability_for(
     last_day: date,
     exclude_ids: tuple[int, ...] = (),
     not_before: datetime | None = None,
+    offering: bool = False,
 ) -> scheduling.Availability:
     """Everything the engine needs to know about one practitioner (and room) over some days.
 
     Four queries whatever the range: hours, closures, absences, live appointments.
     `not_before`: nothing earlier is free (`earliest_offer()` for what staff are offered).
+    `offering`: times to offer, so time held elsewhere (HELD_TIME) is busy too, read in
+    the appointments' query.
     """
     return _availability(
         practitioner=practitioner,
@@ -155,6 +166,7 @@ def availability_for(
         last_day=last_day,
         exclude_ids=exclude_ids,
         not_before=not_before,
+        offering=offering,
     )
 
 
@@ -191,6 +203,7 @@ def _availability(
     last_day: date,
     exclude_ids: tuple[int, ...],
     not_before: datetime | None,
+    offering: bool = False,
 ) -> scheduling.Availability:
     """Hours, closures (first_day to last_day), and the absences and live appointments
     overlapping any of the windows."""
@@ -215,12 +228,20 @@ def _availability(
     who = Q(practitioner=practitioner)
     if room is not None:
         who |= Q(room=room)
-    busy = list(
+    busy_rows = (
         Appointment.objects.filter(who, during)
         .exclude(status__in=RELEASED_STATUSES)
         .exclude(pk__in=exclude_ids)
         .values_list("starts_at", "ends_at")
     )
+    if offering and HELD_TIME:
+        now = timezone.now()
+        held = [
+            source(practitioner=practitioner, room=room, windows=windows, now=now)
+            for source in HELD_TIME
+        ]
+        busy_rows = busy_rows.union(*held, all=True)
+    busy = list(busy_rows)
     return scheduling.Availability(
         zone=timezone.get_default_timezone(),
         hours=dict(hours),

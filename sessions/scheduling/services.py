@@ -414,6 +414,7 @@ def course_plan(
         first_day=from_day,
         last_day=last_day,
         not_before=selectors.earliest_offer(now),
+        offering=True,
     )
     return scheduling.propose_course(
         sessions=sessions,
@@ -826,6 +827,7 @@ def shifts_offered(*, appointment: Appointment, old_start: datetime) -> list[sch
         last_day=last_day,
         exclude_ids=tuple(a.pk for a in later) + (appointment.pk,),
         not_before=selectors.earliest_offer(),
+        offering=True,
     )
     return scheduling.propose_shift(
         moved_sequence=appointment.sequence,

@@ -481,6 +481,7 @@ def find_slot(request):
                 room=None,
                 first_day=data["first_day"],
                 last_day=data["last_day"],
+                offering=True,
             )
             for start in scheduling.next_free_slots(
                 first_day=data["first_day"],

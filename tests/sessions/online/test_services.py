@@ -262,3 +262,22 @@ def test_the_bench_functions_run_on_a_small_clinic(
         "online_book_p95_ms",
     }
     assert not OnlineBooking.objects.exists()  # every sample rolled back
+
+
+def test_staff_are_not_offered_times_a_patient_is_holding_online(
+    online, face, location, working_practitioner, clock
+):
+    """The planner and the slot finder leave held times out until the hold lapses; the
+    booking's own check leaves a hold to the database, which refuses in its words."""
+
+    def first_offered():
+        proposal = scheduling_services.course_plan(
+            protocol=face, practitioner=working_practitioner, location=location, earliest=MONDAY
+        )
+        return proposal.sessions[0].starts_at
+
+    assert first_offered() == local(MONDAY, 9)
+    hold_course(face, location, working_practitioner, local(MONDAY, 9))
+    assert first_offered() == local(MONDAY, 10)
+    clock.shift(datetime.timedelta(minutes=16))  # the hold lapses unconfirmed
+    assert first_offered() == local(MONDAY, 9)
