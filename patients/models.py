@@ -76,7 +76,7 @@ class Patient(models.Model):
             # 57 -> 19 ms; docs/decisions.md L12).
             GistIndex(
                 fields=["search_name"],
-                name="patient_search_name_trgm",
+                name="patient_search_name_sig256",
                 opclasses=["gist_trgm_ops(siglen=256)"],
             ),
             GinIndex(fields=["phone"], name="patient_phone_trgm", opclasses=["gin_trgm_ops"]),
