@@ -492,6 +492,11 @@ def course_sessions_book(
         return []
     duration = timedelta(minutes=course.protocol.session_minutes)
     with transaction.atomic():
+        # The course row first, as course_cancel takes it: a course stopped meanwhile
+        # gets no new sessions.
+        locked = TreatmentPlan.objects.select_for_update().only("status").get(pk=course.pk)
+        if locked.status != TreatmentPlan.Status.ACTIVE:
+            raise SchedulingError("This course is no longer active.")
         _lock_calendars(practitioners=[course.practitioner], rooms=[course.room])
         booked_before = _course_positions(course, exclude_ids=(), planned={})
         clash = sorted(set(booked_before) & set(planned))
@@ -532,7 +537,7 @@ def course_sessions_book(
                     sequence=sequence,
                     positions=positions,
                     override_reason=override_reason,
-                    booked_with=planned,
+                    booked_with=set(planned),
                 )
             except SchedulingError as exc:
                 raise _prefixed(exc, sequence) from exc
@@ -753,9 +758,10 @@ def _reschedule(*, moves: Sequence[Move], by: User | None, override_reason: str)
         old = a.starts_at
         a.starts_at, a.ends_at = p.starts_at, p.ends_at
         a.practitioner, a.room = p.practitioner, p.room
+        previous_reason = a.override_reason
         if a.kind == Kind.COURSE_SESSION:
             # What its new place needs: a reason recorded for the old place goes when
-            # the session moves back inside the rules (the audit log keeps it).
+            # the session moves back inside the rules (the move's audit row keeps it).
             a.override_reason = reasons[a.pk]
         _save(
             a,
@@ -776,6 +782,14 @@ def _reschedule(*, moves: Sequence[Move], by: User | None, override_reason: str)
             summary=f"Moved from {timezone.localtime(old):%d %b %Y %H:%M} "
             f"to {timezone.localtime(a.starts_at):%d %b %Y %H:%M}",
         )
+        if a.override_reason != previous_reason:
+            _audit(
+                by=by,
+                appointment=a,
+                action=audit.Action.CHANGE,
+                summary=f"Override reason now: {a.override_reason or 'none needed'} "
+                f"(was: {previous_reason or 'none'})",
+            )
         saved.append(a)
     return saved
 

@@ -367,6 +367,9 @@ class TestCourses:
         )
         three.refresh_from_db()
         assert three.override_reason == ""
+        assert AuditEvent.objects.filter(
+            object_id=str(three.pk), summary="Override reason now: none needed (was: Holiday)"
+        ).exists()
 
     def test_move_offers_shift_and_apply(self, course, working_practitioner):
         two = session(course, 2)
