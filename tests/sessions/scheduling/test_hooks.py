@@ -63,3 +63,11 @@ def test_a_hook_that_refuses_undoes_the_status_change(
         )
     assert calls == [Appointment.Status.CANCELLED]  # the hook saw the change, in the transaction
     assert Appointment.objects.get(pk=appointment.pk).status == Appointment.Status.BOOKED
+
+
+def test_whatever_runs_when_one_appointment_is_booked_runs_for_a_course_booked_at_once():
+    """A course booked in one step runs course_booked, not booked (decisions M8, L10):
+    each module that reacts to a booking must react to both."""
+    registered = hooks.registered()
+    modules = {name: {path.rsplit(".", 1)[0] for path in registered[name]} for name in registered}
+    assert modules["booked"] <= modules["course_booked"]
