@@ -267,21 +267,22 @@ def _colour(protocol_id: int | None) -> str:
 CALENDAR_LOCATION = "calendar_location"
 
 
-def _pick_location(request, *, remember: bool = False):
-    """The location asked for; with `remember` (the calendar page), else the one this
-    person last looked at, else the first where they have working hours, and the
-    choice is kept for next time. Otherwise the first by name."""
+def _pick_location(request, *, recall: bool = False, remember: bool = False):
+    """The location asked for. With `recall` (calendar, booking form), else the one
+    this person last looked at on the calendar, else the first where they have working
+    hours; with `remember` (the calendar), the choice is kept for next time. Otherwise
+    the first by name."""
     locations = list(selectors.active_locations())
     by_id = {str(loc.public_id): loc for loc in locations}
     chosen = by_id.get(request.GET.get("location", ""))
-    if remember:
-        if chosen is None:
-            chosen = by_id.get(request.session.get(CALENDAR_LOCATION, ""))
+    if recall and chosen is None:
+        chosen = by_id.get(request.session.get(CALENDAR_LOCATION, ""))
         if chosen is None:
             own = selectors.working_location_ids(request.user)
             chosen = next((loc for loc in locations if loc.pk in own), None)
-        if chosen is not None and request.session.get(CALENDAR_LOCATION) != str(chosen.public_id):
-            request.session[CALENDAR_LOCATION] = str(chosen.public_id)
+    kept = str(chosen.public_id) if chosen is not None else None
+    if remember and kept and request.session.get(CALENDAR_LOCATION) != kept:
+        request.session[CALENDAR_LOCATION] = kept
     return locations, chosen or (locations[0] if locations else None)
 
 
@@ -305,7 +306,7 @@ def calendar(request):
     """Day: a column per practitioner (or room) side by side. Week: one practitioner's
     (or room's) week across the screen, chosen with a picker (yourself first). Agenda:
     the events as a list (what a phone shows whatever view was asked for)."""
-    locations, location = _pick_location(request, remember=True)
+    locations, location = _pick_location(request, recall=True, remember=True)
     wanted_view = request.GET.get("view")
     view = wanted_view if wanted_view in CALENDAR_VIEWS else "day"
     mode = "rooms" if request.GET.get("by") == "rooms" else "practitioners"
@@ -524,7 +525,7 @@ def appointment_create(request):
         initial["kind"] = request.GET["kind"]
     if request.GET.get("protocol", "").isdigit():
         initial["protocol"] = request.GET["protocol"]
-    _, location = _pick_location(request)
+    _, location = _pick_location(request, recall=True)
     if location is not None:
         initial["location"] = location.pk
     if request.GET.get("room", "").isdigit():

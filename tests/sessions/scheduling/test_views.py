@@ -243,6 +243,8 @@ class TestCalendar:
         assert shown(frontdesk_client) == location
         assert shown(client, {"location": chelsea.public_id}) == chelsea
         assert shown(client) == chelsea
+        booking_form = frontdesk_client.get(reverse("sessions:appointment_create"))
+        assert booking_form.context["form"].initial["location"] == location.pk
         location.is_active = False
         location.save()
         assert shown(frontdesk_client) == chelsea  # a closed location is not kept
