@@ -791,7 +791,51 @@ def _reschedule(*, moves: Sequence[Move], by: User | None, override_reason: str)
                 f"(was: {previous_reason or 'none'})",
             )
         saved.append(a)
+    _clear_lapsed_reasons(positions_by_course, moved_ids=ids, by=by)
     return saved
+
+
+def _clear_lapsed_reasons(
+    positions_by_course: dict[int, dict[int, datetime]], *, moved_ids: tuple[int, ...], by
+) -> None:
+    """A session still to come that did not move, whose recorded over-the-maximum reason
+    no longer stands now that a neighbour moved (both its gaps inside the rules): the
+    reason goes, and an audit row keeps it."""
+    if not positions_by_course:
+        return
+    stale_candidates = (
+        Appointment.objects.filter(
+            course_id__in=list(positions_by_course),
+            kind=Kind.COURSE_SESSION,
+            status__in=Appointment.UPCOMING_STATUSES,
+        )
+        .exclude(override_reason="")
+        .exclude(pk__in=moved_ids)
+        .select_related("course", "patient")
+    )
+    zone = timezone.get_default_timezone()
+    for a in stale_candidates:
+        positions = positions_by_course[a.course_id]
+        earlier = [s for s in positions if s < a.sequence]
+        later = [s for s in positions if s > a.sequence]
+        check = scheduling.check_spacing(
+            sequence=a.sequence,
+            start=a.starts_at,
+            previous_start=positions[max(earlier)] if earlier else None,
+            next_start=positions[min(later)] if later else None,
+            spacing=selectors.spacing_of(a.course),
+            zone=zone,
+        )
+        if check.needs_override:
+            continue
+        previous_reason, a.override_reason = a.override_reason, ""
+        a.save(update_fields=["override_reason", "updated_at"])
+        _audit(
+            by=by,
+            appointment=a,
+            action=audit.Action.CHANGE,
+            summary=f"Override reason now: none needed, a neighbour moved (was: {previous_reason})",
+        )
 
 
 def appointment_move(

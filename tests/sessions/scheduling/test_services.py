@@ -326,6 +326,35 @@ class TestCourses:
         assert session(course, 2).override_reason == "Patient abroad for 7 weeks"
         assert session(course, 3).override_reason == ""
 
+    def test_a_neighbours_reason_goes_when_a_move_closes_its_gap(
+        self, patient, working_practitioner, location, face
+    ):
+        course = services.course_book(
+            patient=patient,
+            protocol=face,
+            practitioner=working_practitioner,
+            location=location,
+            room=None,
+            starts=[local(MON + timedelta(days=d), 10) for d in (1, 50, 78)],
+            by=working_practitioner,
+            override_reason="Patient abroad for 7 weeks",
+        )
+        two = session(course, 2)
+        assert two.override_reason == "Patient abroad for 7 weeks"
+        # Session 1 moves to day 22: 1 -> 2 is 28 days, inside 14-42.
+        services.appointment_move(
+            appointment=session(course, 1),
+            starts_at=local(MON + timedelta(days=22), 10),
+            by=working_practitioner,
+        )
+        two.refresh_from_db()
+        assert two.override_reason == ""
+        assert AuditEvent.objects.filter(
+            object_id=str(two.pk),
+            summary="Override reason now: none needed, a neighbour moved "
+            "(was: Patient abroad for 7 weeks)",
+        ).exists()
+
     def test_move_too_soon_refused(self, course, working_practitioner):
         two = session(course, 2)
         with pytest.raises(services.SchedulingError, match="minimum is 14"):
