@@ -163,21 +163,28 @@ def manage(*args: str) -> None:
     subprocess.run([PYTHON, str(BASE_DIR / "manage.py"), *args], check=True, cwd=BASE_DIR)
 
 
-def _stop_children(children: list[subprocess.Popen]) -> None:
+def _stop_children(
+    children: list[subprocess.Popen], *, apart: tuple[subprocess.Popen, ...] = ()
+) -> None:
     """Stop the web server, worker and beat; each gets one polite signal, then a kill.
 
     Ctrl-C in a terminal reaches the whole process group, so the children are
     already shutting down: give them a moment before a second signal, which
-    Celery may take as "stop now" and cut running tasks short.
+    Celery may take as "stop now" and cut running tasks short. Children started in a
+    session of their own (`apart`: the web server) never saw the Ctrl-C: they get
+    their one signal at once.
     """
     # Cleanup must finish: a second Ctrl-C (which the children receive too, and
     # which makes Celery stop at once) must not leave the database running.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    for child in apart:
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
     if _interrupted_by_terminal:
         _wait_all(children, timeout=5)
     for child in children:
-        if child.poll() is None:
+        if child.poll() is None and child not in apart:
             child.send_signal(signal.SIGTERM)
     _wait_all(children, timeout=15)
     for child in children:
@@ -214,6 +221,7 @@ def run() -> int:
     os.environ.setdefault("TWO_FACTOR_REQUIRED_ROLES", "")
     embedded = prepare_environment("mesoclinic")
     children: list[subprocess.Popen] = []
+    web: tuple[subprocess.Popen, ...] = ()
     try:
         manage("migrate", "--noinput")
         manage("load_demo")
@@ -236,7 +244,11 @@ def run() -> int:
                 cwd=BASE_DIR,
             )
         )
-        children.append(subprocess.Popen(web_command(port=port), cwd=BASE_DIR))
+        # Its own session: the terminal's Ctrl-C must not reach gunicorn's workers
+        # as well as their master's quit signal (a threaded worker hit by both while
+        # shutting down can hang until the master kills it).
+        web = (subprocess.Popen(web_command(port=port), cwd=BASE_DIR, start_new_session=True),)
+        children.extend(web)
         password = os.environ.get("DEMO_PASSWORD", "demo")
         time.sleep(2)
         print(
@@ -253,7 +265,7 @@ def run() -> int:
     except KeyboardInterrupt:
         return 0
     finally:
-        _stop_children(children)
+        _stop_children(children, apart=web)
         _stop_embedded(embedded)
 
 

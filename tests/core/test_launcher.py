@@ -46,6 +46,31 @@ def test_children_are_stopped_politely_then_killed(restore_signals, monkeypatch)
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_IGN
 
 
+def test_a_child_in_its_own_session_is_told_at_once_and_only_once(restore_signals, monkeypatch):
+    """The web server runs apart from the terminal's process group: after Ctrl-C it gets
+    its one SIGTERM before the launcher waits for the others, and no second one."""
+    web, worker = _sleeper(), _sleeper()
+    sent = []
+    real_send = subprocess.Popen.send_signal
+    monkeypatch.setattr(
+        subprocess.Popen,
+        "send_signal",
+        lambda self, sig: (sent.append((self.pid, sig)), real_send(self, sig))[1],
+    )
+    monkeypatch.setattr(launcher, "_interrupted_by_terminal", True)
+    real_wait_all = launcher._wait_all
+    monkeypatch.setattr(
+        launcher, "_wait_all", lambda children, timeout: real_wait_all(children, timeout=1)
+    )
+    try:
+        launcher._stop_children([worker, web], apart=(web,))
+    finally:
+        for child in (web, worker):
+            child.stdout.close()
+    assert sent == [(web.pid, signal.SIGTERM), (worker.pid, signal.SIGTERM)]
+    assert web.returncode == worker.returncode == -signal.SIGTERM
+
+
 def test_configured_servers_are_used_as_they_are(monkeypatch, tmp_path):
     monkeypatch.setattr(launcher, "VAR_DIR", tmp_path)
     monkeypatch.setattr(launcher, "DEV_ENV", tmp_path / "dev.env")
