@@ -20,7 +20,7 @@ and is refused in words.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -98,8 +98,9 @@ def _is_deadlock(exc: OperationalError) -> bool:
     return getattr(exc.__cause__, "pgcode", None) == DEADLOCK_DETECTED
 
 
-def _save(instance, **kwargs) -> None:
-    """Save inside a savepoint so a constraint violation leaves the transaction usable.
+def _write(write: Callable[[], object]) -> None:
+    """Run one write inside a savepoint so a constraint violation leaves the transaction
+    usable, and refuse it in words.
 
     A deadlock (a writer that bypassed `_lock_calendars`) is retried once: the other
     transaction has gone ahead meanwhile, so the retry either saves or meets its
@@ -108,28 +109,22 @@ def _save(instance, **kwargs) -> None:
     for attempt in (1, 2):
         try:
             with transaction.atomic():
-                instance.save(**kwargs)
+                write()
             return
         except IntegrityError as exc:
             raise _integrity_error(exc) from exc
         except OperationalError as exc:
             if not _is_deadlock(exc) or attempt == 2:
                 raise
+
+
+def _save(instance, **kwargs) -> None:
+    _write(lambda: instance.save(**kwargs))
 
 
 def _save_all(appointments: Sequence[Appointment]) -> None:
-    """Insert new appointments in one statement, as `_save` saves one: inside a
-    savepoint, a constraint's violation in words, a deadlock retried once."""
-    for attempt in (1, 2):
-        try:
-            with transaction.atomic():
-                Appointment.objects.bulk_create(appointments)
-            return
-        except IntegrityError as exc:
-            raise _integrity_error(exc) from exc
-        except OperationalError as exc:
-            if not _is_deadlock(exc) or attempt == 2:
-                raise
+    """Insert new appointments in one statement, as `_save` saves one."""
+    _write(lambda: Appointment.objects.bulk_create(appointments))
 
 
 def _prefixed(exc: SchedulingError, sequence: int | None) -> SchedulingError:
