@@ -226,21 +226,7 @@ def _check_spacing(
     that one is booked in the same step (`booked_with`): the gap is then the later
     session's own, and that session records the reason (as when booked one by one).
     """
-    start = positions[sequence]
-    earlier = [s for s in positions if s < sequence]
-    later = [s for s in positions if s > sequence]
-    previous_start = positions[max(earlier)] if earlier else None
-    following = min(later) if later else None
-    spacing = selectors.spacing_of(course)
-    zone = timezone.get_default_timezone()
-    check = scheduling.check_spacing(
-        sequence=sequence,
-        start=start,
-        previous_start=previous_start,
-        next_start=positions[following] if following is not None else None,
-        spacing=spacing,
-        zone=zone,
-    )
+    check = _spacing_among(course, sequence, positions)
     if not check.allowed:
         raise SchedulingError(check.too_soon, code="too_soon")
     if not check.needs_override:
@@ -250,18 +236,29 @@ def _check_spacing(
             f"{check.beyond_max} To book it anyway, give a reason for the override.",
             code="override_needed",
         )
+    following = min((s for s in positions if s > sequence), default=None)
     if following in booked_with:
-        own = scheduling.check_spacing(
-            sequence=sequence,
-            start=start,
-            previous_start=previous_start,
-            next_start=None,
-            spacing=spacing,
-            zone=zone,
-        )
+        own = _spacing_among(course, sequence, positions, after=False)
         if not own.beyond_max:
             return ""
     return override_reason.strip()[:300]
+
+
+def _spacing_among(
+    course: TreatmentPlan, sequence: int, positions: dict[int, datetime], *, after: bool = True
+) -> scheduling.SpacingCheck:
+    """The pure spacing check of one session against its neighbours in `positions` (the
+    course as it will be): the one before, and with `after` the one after."""
+    earlier = [s for s in positions if s < sequence]
+    later = [s for s in positions if s > sequence]
+    return scheduling.check_spacing(
+        sequence=sequence,
+        start=positions[sequence],
+        previous_start=positions[max(earlier)] if earlier else None,
+        next_start=positions[min(later)] if later and after else None,
+        spacing=selectors.spacing_of(course),
+        zone=timezone.get_default_timezone(),
+    )
 
 
 def _check_protocol(protocol: Protocol | None, kind: str) -> None:
@@ -808,20 +805,8 @@ def _clear_lapsed_reasons(
         .exclude(pk__in=moved_ids)
         .select_related("course", "patient")
     )
-    zone = timezone.get_default_timezone()
     for a in stale_candidates:
-        positions = positions_by_course[a.course_id]
-        earlier = [s for s in positions if s < a.sequence]
-        later = [s for s in positions if s > a.sequence]
-        check = scheduling.check_spacing(
-            sequence=a.sequence,
-            start=a.starts_at,
-            previous_start=positions[max(earlier)] if earlier else None,
-            next_start=positions[min(later)] if later else None,
-            spacing=selectors.spacing_of(a.course),
-            zone=zone,
-        )
-        if check.needs_override:
+        if _spacing_among(a.course, a.sequence, positions_by_course[a.course_id]).needs_override:
             continue
         previous_reason, a.override_reason = a.override_reason, ""
         a.save(update_fields=["override_reason", "updated_at"])
