@@ -210,15 +210,7 @@ def course_booked_messages(*, appointments: list[Appointment], now: datetime | N
             if not setting.enabled or not _wants(kind, appointment):
                 continue
             planned += [
-                outbox.Planned(
-                    kind=kind,
-                    subject=appointment,
-                    due_at=due,
-                    recipient=appointment.patient.email,
-                    patient=appointment.patient,
-                    offset_key=key,
-                    respect_quiet_hours=setting.respects_quiet_hours,
-                )
+                _planned(kind, setting, appointment, key=key, due=due)
                 for key, due in _timed_plan(kind, setting, appointment, now, booking=len(live) == 1)
             ]
     if len(live) > 1:
@@ -228,18 +220,21 @@ def course_booked_messages(*, appointments: list[Appointment], now: datetime | N
             setting = settings_by_kind[kind]
             if not setting.enabled or 0 not in setting.offsets_hours or not _wants(kind, first):
                 continue
-            planned.append(
-                outbox.Planned(
-                    kind=kind,
-                    subject=first,
-                    due_at=now,
-                    recipient=first.patient.email,
-                    patient=first.patient,
-                    offset_key=key,
-                    respect_quiet_hours=setting.respects_quiet_hours,
-                )
-            )
+            planned.append(_planned(kind, setting, first, key=key, due=now))
     outbox.messages_schedule(planned)
+
+
+def _planned(kind: str, setting, appointment: Appointment, *, key: str, due: datetime):
+    """One of the appointment's messages to the patient, for `outbox.messages_schedule`."""
+    return outbox.Planned(
+        kind=kind,
+        subject=appointment,
+        due_at=due,
+        recipient=appointment.patient.email,
+        patient=appointment.patient,
+        offset_key=key,
+        respect_quiet_hours=setting.respects_quiet_hours,
+    )
 
 
 def course_step_sessions(anchor: Appointment, key: str) -> list[Appointment]:
