@@ -27,6 +27,20 @@ def book(patient, practitioner, location, start, **kw):
     )
 
 
+def book_course(patient, protocol, practitioner, location, days, **kw):
+    """A course booked at 10:00 on these days after MON, by the practitioner."""
+    kw.setdefault("by", practitioner)
+    kw.setdefault("room", None)
+    return services.course_book(
+        patient=patient,
+        protocol=protocol,
+        practitioner=practitioner,
+        location=location,
+        starts=[local(MON + timedelta(days=d), 10) for d in days],
+        **kw,
+    )
+
+
 def messages_of(appointment):
     return OutboundMessage.objects.filter(
         subject_type=ContentType.objects.get_for_model(Appointment), subject_id=appointment.pk
@@ -329,14 +343,12 @@ class TestCourses:
     def test_a_neighbours_reason_goes_when_a_move_closes_its_gap(
         self, patient, working_practitioner, location, face
     ):
-        course = services.course_book(
-            patient=patient,
-            protocol=face,
-            practitioner=working_practitioner,
-            location=location,
-            room=None,
-            starts=[local(MON + timedelta(days=d), 10) for d in (1, 50, 78)],
-            by=working_practitioner,
+        course = book_course(
+            patient,
+            face,
+            working_practitioner,
+            location,
+            (1, 50, 78),
             override_reason="Patient abroad for 7 weeks",
         )
         two = session(course, 2)
@@ -475,15 +487,7 @@ class TestSessionsBookedIntoTheMiddle:
         apart; sessions 2 and 3 then cancelled to be rebooked: 1 and 4 are left."""
         protocol = catalogue["Face mesotherapy"]
         assert (protocol.sessions_in_course, protocol.max_interval_days) == (4, 21)
-        course = services.course_book(
-            patient=patient,
-            protocol=protocol,
-            practitioner=working_practitioner,
-            location=location,
-            room=None,
-            starts=[local(MON + timedelta(days=d), 10) for d in (1, 15, 29, 43)],
-            by=working_practitioner,
-        )
+        course = book_course(patient, protocol, working_practitioner, location, (1, 15, 29, 43))
         for n in (2, 3):
             services.appointment_cancel(
                 party="patient", appointment=session(course, n), reason="Will rebook", by=None
@@ -499,14 +503,8 @@ class TestSessionsBookedIntoTheMiddle:
     def test_sessions_moved_together_record_a_long_gap_between_them_on_the_later(
         self, patient, working_practitioner, location, catalogue
     ):
-        course = services.course_book(
-            patient=patient,
-            protocol=catalogue["Face mesotherapy"],
-            practitioner=working_practitioner,
-            location=location,
-            room=None,
-            starts=[local(MON + timedelta(days=d), 10) for d in (1, 15, 29, 43)],
-            by=working_practitioner,
+        course = book_course(
+            patient, catalogue["Face mesotherapy"], working_practitioner, location, (1, 15, 29, 43)
         )
         # 3 and 4 move together; 3 → 4 becomes 28 days (beyond 21): session 4's to record.
         three, four = services.course_shift_apply(
@@ -548,14 +546,12 @@ class TestSessionsBookedIntoTheMiddle:
     def test_whole_course_records_the_reason_on_the_later_of_the_pair(
         self, patient, working_practitioner, location, face
     ):
-        course = services.course_book(
-            patient=patient,
-            protocol=face,
-            practitioner=working_practitioner,
-            location=location,
-            room=None,
-            starts=[local(MON + timedelta(days=d), 10) for d in (1, 29, 78)],
-            by=working_practitioner,
+        course = book_course(
+            patient,
+            face,
+            working_practitioner,
+            location,
+            (1, 29, 78),
             override_reason="Patient abroad",
         )
         assert [session(course, n).override_reason for n in (1, 2, 3)] == [
