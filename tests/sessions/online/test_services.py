@@ -5,6 +5,7 @@ import datetime
 from decimal import Decimal
 
 import pytest
+from django.urls import reverse
 
 from mesoclinic.core.models import AuditEvent, OutboundMessage
 from patients.models import Screening
@@ -281,3 +282,23 @@ def test_staff_are_not_offered_times_a_patient_is_holding_online(
     assert first_offered() == local(MONDAY, 10)
     clock.shift(datetime.timedelta(minutes=16))  # the hold lapses unconfirmed
     assert first_offered() == local(MONDAY, 9)
+
+
+def test_the_slot_finder_does_not_offer_a_time_held_online(
+    online, face, location, working_practitioner, frontdesk_client, clock
+):
+    def offered():
+        page = frontdesk_client.get(
+            reverse("sessions:find_slot"),
+            {
+                "location": location.public_id,
+                "protocol": face.pk,
+                "first_day": MONDAY.isoformat(),
+                "last_day": MONDAY.isoformat(),
+            },
+        ).content.decode()
+        return "Mon 09 Mar 2026 09:00" in page, "Mon 09 Mar 2026 10:00" in page
+
+    assert offered() == (True, True)
+    hold_course(face, location, working_practitioner, local(MONDAY, 9))
+    assert offered() == (False, True)
